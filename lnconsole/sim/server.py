@@ -1,0 +1,238 @@
+"""lightningd's JSON-RPC protocol on a unix socket, served from an asyncio loop.
+
+Requests are JSON objects sent back to back (pyln-client sends no separator); each response is one JSON object
+followed by ``\\n\\n``, which is how lightningd ends responses and what pyln-client and lightning-cli read up to.
+Every request runs as its own task, so a long ``waitsendpay`` never holds up other calls, on the same connection
+or on others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import os
+import threading
+from typing import Any
+
+from . import commands as _commands  # noqa: F401  (registers every command)
+from .errors import JSONRPC2_METHOD_NOT_FOUND, LIGHTNINGD, RpcFault, invalid_params
+from .node import SimNode
+from .params import parse_params
+from .registry import COMMANDS, CallContext, Connection
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
+
+def find_object_end(buffer: bytes | bytearray, start: int = 0) -> int | None:
+    """Index just past the first complete top-level JSON value that starts at or after ``start``.
+
+    Returns None when the buffer does not hold a whole one yet. Strings and escapes are honoured, so braces
+    inside strings do not count.
+    """
+    depth = 0
+    in_string = False
+    escaped = False
+    begun = False
+    for index in range(start, len(buffer)):
+        byte = buffer[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+            continue
+        if byte == 0x22:
+            in_string = True
+            begun = True
+        elif byte in (0x7B, 0x5B):  # { [
+            depth += 1
+            begun = True
+        elif byte in (0x7D, 0x5D):  # } ]
+            depth -= 1
+            if depth <= 0:
+                return index + 1
+        elif not begun and byte in b" \t\r\n":
+            continue
+        else:
+            begun = True
+    return None
+
+
+def error_response(request_id: Any, fault: RpcFault) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": fault.to_json()}
+
+
+class SimServer:
+    """Serves a :class:`SimNode` on a unix socket, in the foreground or in a background thread."""
+
+    def __init__(self, node: SimNode, socket_path: str | os.PathLike[str]) -> None:
+        self.node = node
+        self.socket_path = os.fspath(socket_path)
+        self._server: asyncio.base_events.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._stopped: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Running
+
+    async def start(self) -> None:
+        """Listen on the socket (removing a stale one first), on the running loop."""
+        self._loop = asyncio.get_running_loop()
+        self.node.loop = self._loop
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket_path)
+        self._server = await asyncio.start_unix_server(
+            self._serve_connection, path=self.socket_path, limit=MAX_REQUEST_BYTES
+        )
+        self._stopped = asyncio.Event()
+        log.info("simulated lightningd listening on %s", self.socket_path)
+
+    async def serve_until_stopped(self) -> None:
+        await self.start()
+        self._ready.set()
+        assert self._stopped is not None
+        await self._stopped.wait()
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket_path)
+
+    def request_stop(self) -> None:
+        """Ask a running server to stop (thread-safe)."""
+        if self._loop is not None and self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+
+    def start_in_thread(self) -> SimServer:
+        """Run the server on its own event loop in a daemon thread; returns once it accepts connections."""
+
+        def run() -> None:
+            asyncio.run(self.serve_until_stopped())
+
+        self._thread = threading.Thread(target=run, name="lnconsole-sim", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout=30):
+            raise RuntimeError(f"simulated node did not start on {self.socket_path}")
+        return self
+
+    def stop(self) -> None:
+        """Stop a server started with :meth:`start_in_thread` and wait for its thread."""
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def run_on_loop(self, function: Any, *args: Any) -> Any:
+        """Run ``function(*args)`` on the server's loop and return its result (for in-process callers)."""
+        assert self._loop is not None
+
+        async def call() -> Any:
+            result = function(*args)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout=60)
+
+    def __enter__(self) -> SimServer:
+        return self.start_in_thread()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Connections
+
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = Connection(deprecated_apis=self.node.config.deprecated_apis)
+        buffer = bytearray()
+        try:
+            while True:
+                end = find_object_end(buffer)
+                if end is None:
+                    chunk = await reader.read(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                    if len(buffer) > MAX_REQUEST_BYTES:
+                        return
+                    continue
+                raw = bytes(buffer[:end])
+                del buffer[:end]
+                self._spawn(self._answer(raw, connection, writer))
+        except (ConnectionResetError, BrokenPipeError):
+            return
+        except asyncio.CancelledError:
+            # The server is shutting down; tasks still answering on this connection are cancelled with it.
+            writer.close()
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, raw: bytes, connection: Connection, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            response = error_response(None, RpcFault(-32700, "Invalid token in json input"))
+        else:
+            response = await self.dispatch(request, connection)
+        if writer.is_closing():
+            return
+        data = json.dumps(response, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+        try:
+            writer.write(data)
+            await writer.drain()
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+
+    async def dispatch(self, request: Any, connection: Connection) -> dict[str, Any]:
+        """Answer one decoded request with a response object (result or error), as lightningd would."""
+        if not isinstance(request, dict):
+            return error_response(None, RpcFault(-32600, "Expected {} for json command"))
+        request_id = request.get("id")
+        method = request.get("method")
+        if not isinstance(method, str):
+            return error_response(request_id, RpcFault(-32600, "Expected string for method"))
+        try:
+            result = await self.call(method, request.get("params", {}), connection)
+        except RpcFault as fault:
+            return error_response(request_id, fault)
+        except Exception:  # a simulator bug must not kill the connection: answer as lightningd's catch-all
+            log.exception("command %s failed", method)
+            return error_response(request_id, RpcFault(LIGHTNINGD, f"Internal error in simulated {method}"))
+        return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+    async def call(self, method: str, params: Any, connection: Connection | None = None) -> dict[str, Any]:
+        """Run command ``method`` with ``params``; raises RpcFault as the command would answer."""
+        connection = connection or Connection(deprecated_apis=self.node.config.deprecated_apis)
+        command = COMMANDS.get(method)
+        generation = self.node.config.generation
+        if method == "notifications":
+            return {}
+        if command is None or command.generation not in ("any", generation):
+            raise RpcFault(JSONRPC2_METHOD_NOT_FOUND, f"Unknown command '{method}'")
+        if command.deprecated and not connection.deprecated_apis:
+            raise RpcFault(JSONRPC2_METHOD_NOT_FOUND, f'Command "{method}" is deprecated')
+        if params is not None and not isinstance(params, list | dict):
+            raise invalid_params("Expected array or object for params")
+        parsed = params if command.raw_params else parse_params(params, command.params)
+        result = command.handler(CallContext(self.node, connection), parsed)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
