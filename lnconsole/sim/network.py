@@ -26,6 +26,8 @@ class Node:
     color: str = ""
     online: bool = True
     last_timestamp: int = 0
+    flaky_ppm: int = 0
+    """Chance, per million forwards, that this node fails one with temporary_channel_failure (demo flakiness)."""
 
     def __post_init__(self) -> None:
         if not self.color:
