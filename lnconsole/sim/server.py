@@ -100,6 +100,10 @@ class SimServer:
     async def serve_until_stopped(self) -> None:
         await self.start()
         self._ready.set()
+        await self.wait_stopped()
+
+    async def wait_stopped(self) -> None:
+        """Wait until :meth:`request_stop`, then close the socket and cancel calls still running."""
         assert self._stopped is not None
         await self._stopped.wait()
         await self._shutdown()
@@ -135,6 +139,11 @@ class SimServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+
+    def join(self) -> None:
+        """Block until a server started with :meth:`start_in_thread` stops (Ctrl-C interrupts the wait)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=0.5)
 
     def run_on_loop(self, function: Any, *args: Any) -> Any:
         """Run ``function(*args)`` on the server's loop and return its result (for in-process callers)."""
