@@ -114,6 +114,13 @@ class PeerChannel:
     total_msat: int
     to_us_msat: int
     private: bool
+    fee_base_msat: int = 0
+    """Our outgoing policy on this channel (what we charge to forward over it), from ``updates.local``."""
+    fee_ppm: int = 0
+    cltv_delta: int | None = None
+    """None on nodes that predate ``updates`` in listpeerchannels."""
+    htlc_minimum_msat: int = 0
+    htlc_maximum_msat: int | None = None
 
 
 @dataclass(frozen=True)
@@ -463,6 +470,7 @@ class PylnNode:
                 total_msat=_msat(channel.get("total_msat", 0)),
                 to_us_msat=_msat(channel.get("to_us_msat", 0)),
                 private=bool(channel.get("private", False)),
+                **_local_policy(channel),
             )
             for channel in answer.get("channels", [])
         ]
@@ -661,6 +669,20 @@ class PylnNode:
         payments = tuple(SendPayment.from_json(payment) for payment in answer.get("payments", []))
         next_start = payments[-1].created_index + 1 if len(payments) == limit and payments else None
         return Page(payments, next_start)
+
+
+def _local_policy(channel: dict[str, Any]) -> dict[str, Any]:
+    """Our side's policy of one listpeerchannels entry: ``updates.local``, else the older top-level fields."""
+    local = (channel.get("updates") or {}).get("local") or {}
+    maximum = local.get("htlc_maximum_msat", channel.get("maximum_htlc_out_msat"))
+    delta = local.get("cltv_expiry_delta")
+    return {
+        "fee_base_msat": _msat(local.get("fee_base_msat", channel.get("fee_base_msat", 0))),
+        "fee_ppm": int(local.get("fee_proportional_millionths", channel.get("fee_proportional_millionths", 0))),
+        "cltv_delta": None if delta is None else int(delta),
+        "htlc_minimum_msat": _msat(local.get("htlc_minimum_msat", channel.get("minimum_htlc_out_msat", 0))),
+        "htlc_maximum_msat": _msat_or_none(maximum),
+    }
 
 
 def _found_route(route: dict[str, Any]) -> FoundRoute:

@@ -14,8 +14,8 @@ The pieces, each named after the CLN function it follows:
 - ``minflow``: a min-cost flow in units of amount/1000 over channels split into four linear pieces of rising
   cost (the -log probability of a uniform liquidity, linearised at 50%, 80% and 95% of the unknown range, plus
   the fee). askrene runs a cost-scaling solver over the whole graph; we run successive shortest paths with
-  potentials, searching only as far as the destination, which reaches an optimum of the same problem while
-  touching only the part of the graph the answer lives in;
+  potentials, each searching backwards from the destination only until it reaches the source, which finds an
+  optimum of the same problem while touching only the part of the graph the answer lives in;
 - ``refine_flows``, ``squash_flows``, ``reduce_num_flows``, ``flows_probability`` and ``explain_failure`` with
   askrene's messages and error codes.
 
@@ -50,10 +50,13 @@ MU_MAX = 100
 SINGLE_PATH_THRESHOLD = 1_000_000
 """Amounts up to 1000 sat always take one path (mcf.c)."""
 CHANNEL_PIVOTS = (0.0, 0.5, 0.8, 0.95)
-CAP_FRACTION = (0.0,) + tuple(CHANNEL_PIVOTS[i] - CHANNEL_PIVOTS[i - 1] for i in range(1, 4))
-COST_FRACTION = (0.0,) + tuple(
-    math.log((1 - CHANNEL_PIVOTS[i - 1]) / (1 - CHANNEL_PIVOTS[i])) / CAP_FRACTION[i] for i in range(1, 4)
+CAP_FRACTION = (0.0, *(CHANNEL_PIVOTS[i] - CHANNEL_PIVOTS[i - 1] for i in range(1, 4)))
+"""Share of the unknown liquidity range in each linear piece after the first (certain) one."""
+COST_FRACTION = (
+    0.0,
+    *(math.log((1 - CHANNEL_PIVOTS[i - 1]) / (1 - CHANNEL_PIVOTS[i])) / CAP_FRACTION[i] for i in range(1, 4)),
 )
+"""Slope of -log(probability) over each piece, per unit of the range."""
 MAX_ITERATIONS = 400
 """Stands in for askrene's 10 s deadline: linear_routes gives up after this many solver rounds."""
 NO_USABLE_PATHS = "We could not find a usable set of paths."
@@ -131,9 +134,7 @@ class SmallChannelsLayer(Layer):
 class RouteQuery:
     """route_query: everything one getroutes computation reads, plus its working reservations."""
 
-    def __init__(
-        self, view: GraphView, layers: list[Layer], slow_channels: set[int], small_limit: int
-    ) -> None:
+    def __init__(self, view: GraphView, layers: list[Layer], slow_channels: set[int], small_limit: int) -> None:
         self.view = view
         self.layers = layers
         self.slow_channels = slow_channels
@@ -151,9 +152,7 @@ class RouteQuery:
 
     def enabled(self, half: Half) -> bool:
         """The direction's enabled flag once all layers are applied (small channels included)."""
-        return half.enabled and not (
-            self.small_limit and self.view.capacity(half.hid >> 1) < self.small_limit
-        )
+        return half.enabled and not (self.small_limit and self.view.capacity(half.hid >> 1) < self.small_limit)
 
     def available(self, half: Half) -> bool:
         """channel_is_available: has gossip, enabled, not switched off by the refinement."""
@@ -452,25 +451,26 @@ def minflow(
 ) -> list[Flow] | None:
     """Min-cost flow of ``amount`` by successive shortest paths on the residual linearised network.
 
-    Each round is a Dijkstra on reduced costs (Johnson potentials), goal-directed: every path into the
-    target pays at least ``m``, the cheapest residual arc into it, so the target is queued ``m`` early and the
-    search stops as soon as nothing cheaper is left. Nodes it never settled get the potential shift of the
-    target less ``m``, which keeps every reduced cost non-negative for the next round.
+    Each round is a Dijkstra on reduced costs (Johnson potentials) run backwards from the target over the
+    residual arcs, and stopped once the source is settled: askrene's source is normally our own node, a few
+    zero-cost hops from the hubs, so the search covers only what lies closer to the target than the hubs do.
+    It is goal-directed too: every path out of the source pays at least ``m``, its cheapest residual arc. Nodes
+    it never settled keep their potential, settled ones move by their distance, which keeps every reduced
+    cost non-negative for the next round and the arcs of the path just found tight.
     """
     net = LinearNetwork(rq, amount, mu, delay_feefactor)
     arcs_of = net.arcs
     view = rq.view
-    out_adj, touched, view_out = view.index.out_adj, view.touched, view.out_adj
+    in_adj, touched, view_in = view.index.in_adj, view.touched, view.in_adj
     flow: dict[int, list[int]] = {}
-    flowed_into: dict[int, list[Half]] = {}
     flowed_from: dict[int, list[Half]] = {}
     potential: dict[int, int] = {}
     pot = potential.get
     sent = 0
     push, pop = heapq.heappush, heapq.heappop
-    into_target = view.in_adj(target)
+    from_source = view.out_adj(source)
     # Constants of the inlined cost of untouched channels (must match LinearNetwork.arcs exactly).
-    amount, accuracy, pay_units = net.amount, net.accuracy, net.pay_units
+    accuracy, pay_units = net.accuracy, net.pay_units
     capacity_fp, num_index_channels = view.index.capacity_fp, view.index.num_channels
     slow, disabled = rq.slow_channels, rq.disabled
     mu_rest, k = MU_MAX - mu, net.k
@@ -478,57 +478,56 @@ def minflow(
     prob_weight = COST_FRACTION[1] * 1000 * net.amount_ratio
     if rq.small_limit:
         num_index_channels = 0  # every channel takes the general path
-    while sent < net.pay_units:
-        # The cheapest residual arc into the target, in reduced cost.
-        p_target = pot(target, 0)
+    while sent < pay_units:
+        # The cheapest residual arc out of the source, in reduced cost.
+        p_source = pot(source, 0)
         m = -1
-        for half in into_target:
+        for half in from_source:
             arcs = arcs_of(half)
-            if arcs is None or half.src == target:
+            if arcs is None:
                 continue
-            caps, costs = arcs
-            used = flow.get(half.hid)
-            part = _first_open(caps, used)
+            part = _first_open(arcs[0], flow.get(half.hid))
             if part < 4:
-                rc = costs[part] - pot(half.src, 0) + p_target
+                rc = arcs[1][part] - p_source + pot(half.dst, 0)
                 if m < 0 or rc < m:
                     m = rc
-        for half in flowed_from.get(target, ()):
-            part = _last_used(flow[half.hid])
+        for half in view.in_adj(source):
+            used = flow.get(half.hid)
+            part = -1 if used is None else _last_used(used)
             if part >= 0:
-                rc = -arcs_of(half)[1][part] - pot(half.dst, 0) + p_target  # type: ignore[index]
+                rc = -arcs_of(half)[1][part] - p_source + pot(half.src, 0)  # type: ignore[index]
                 if m < 0 or rc < m:
                     m = rc
         if m < 0:
             return None
-        dist: dict[int, int] = {source: 0}
-        prev: dict[int, tuple[Half, int, int]] = {}
+        dist: dict[int, int] = {target: 0}
+        nxt: dict[int, tuple[Half, int, int]] = {}
         settled: list[tuple[int, int]] = []
         done: set[int] = set()
-        heap: list[tuple[int, int, int]] = [(0, 0, source)]
+        heap: list[tuple[int, int, int]] = [(0, 0, target)]
         seq = 1
         found = False
         while heap:
-            key, _, u = pop(heap)
-            if u in done:
+            _, _, v = pop(heap)
+            if v in done:
                 continue
-            done.add(u)
-            if u == target:
+            done.add(v)
+            if v == source:
                 found = True
                 break
-            d = dist[u]
-            settled.append((u, d))
-            pu = pot(u, 0)
-            edges = view_out(u) if u in touched else out_adj[u]
-            for half in edges:
-                src, v, base, ppm, delay, _, _, hmin_fp, hmax_fp, enabled, hid, is_set = half
-                if v in done:
+            d = dist[v]
+            settled.append((v, d))
+            pv = pot(v, 0)
+            # Residual arcs u -> v: channel directions into v with room ...
+            for half in view_in(v) if v in touched else in_adj[v]:
+                u, _, base, ppm, delay, _, _, hmin_fp, hmax_fp, enabled, hid, is_set = half
+                if u in done:
                     continue
                 c = hid >> 1
                 used = flow.get(hid)
                 if used is None and c < num_index_channels and c not in slow and hid not in disabled:
                     # Unknown liquidity, no flow yet: the first piece (half the range) is the open one.
-                    if not enabled or not is_set or amount < hmin_fp or src == v:
+                    if not enabled or not is_set or amount < hmin_fp or u == v:
                         continue
                     room = hmax_fp // accuracy
                     if room > pay_units:
@@ -537,8 +536,10 @@ def minflow(
                     if int(0.5 * units) <= 0 or room <= 0:
                         continue
                     part = 1
-                    cost = int(int(ppm + base * base_fee_penalty + delay * delay_feefactor) * mu
-                               + mu_rest * (prob_weight / units) * k)
+                    cost = int(
+                        int(ppm + base * base_fee_penalty + delay * delay_feefactor) * mu
+                        + mu_rest * (prob_weight / units) * k
+                    )
                 else:
                     arcs = arcs_of(half)
                     if arcs is None:
@@ -548,51 +549,48 @@ def minflow(
                     if part == 4:
                         continue
                     cost = costs[part]
-                nd = d + cost - pu + pot(v, 0)
-                if nd < dist.get(v, nd + 1):
-                    dist[v] = nd
-                    prev[v] = (half, part, 1)
-                    push(heap, (nd - m if v == target else nd, seq, v))
+                nd = d + cost - pot(u, 0) + pv
+                if nd < dist.get(u, nd + 1):
+                    dist[u] = nd
+                    nxt[u] = (half, part, 1)
+                    push(heap, (nd - m if u == source else nd, seq, u))
                     seq += 1
-            for half in flowed_into.get(u, ()):
-                v = half.src
-                if v in done:
+            # ... and flow leaving v, which can be sent back (u is where that flow went).
+            for half in flowed_from.get(v, ()):
+                u = half.dst
+                if u in done:
                     continue
                 part = _last_used(flow[half.hid])
                 if part < 0:
                     continue
-                nd = d - arcs_of(half)[1][part] - pu + pot(v, 0)  # type: ignore[index]
-                if nd < dist.get(v, nd + 1):
-                    dist[v] = nd
-                    prev[v] = (half, part, -1)
-                    push(heap, (nd - m if v == target else nd, seq, v))
+                nd = d - arcs_of(half)[1][part] - pot(u, 0) + pv  # type: ignore[index]
+                if nd < dist.get(u, nd + 1):
+                    dist[u] = nd
+                    nxt[u] = (half, part, -1)
+                    push(heap, (nd - m if u == source else nd, seq, u))
                     seq += 1
         if not found:
             return None
-        limit = dist[target] - m
-        for u, d in settled:
-            potential[u] = pot(u, 0) + limit - d
-        potential[target] = p_target - m
+        limit = dist[source] - m
+        for v, d in settled:
+            potential[v] = pot(v, 0) - limit + d
+        potential[source] = p_source + m
         # Augment along the path found, by what its tightest piece has left.
         steps: list[tuple[Half, int, int]] = []
-        cur = target
-        while cur != source:
-            step = prev[cur]
+        cur = source
+        while cur != target:
+            step = nxt[cur]
             steps.append(step)
-            cur = step[0].src if step[2] == 1 else step[0].dst
-        delta = net.pay_units - sent
+            cur = step[0].dst if step[2] == 1 else step[0].src
+        delta = pay_units - sent
         for half, part, sign in steps:
-            used = flow.get(half.hid)
-            if sign == 1:
-                residual = arcs_of(half)[0][part] - (used[part] if used else 0)  # type: ignore[index]
-            else:
-                residual = used[part]  # type: ignore[index]
-            delta = min(delta, residual)
+            used = flow.get(half.hid) or [0, 0, 0, 0]
+            room = arcs_of(half)[0][part] - used[part] if sign == 1 else used[part]  # type: ignore[index]
+            delta = min(delta, room)
         for half, part, sign in steps:
             used = flow.get(half.hid)
             if used is None:
                 used = flow[half.hid] = [0, 0, 0, 0]
-                flowed_into.setdefault(half.dst, []).append(half)
                 flowed_from.setdefault(half.src, []).append(half)
             used[part] += delta * sign
         sent += delta
@@ -685,7 +683,8 @@ def single_path_flow(
             fee_costs.append(costs[0])
             prob_costs.append(costs[1])
     k = _median_ratio(fee_costs, prob_costs)
-    out_adj, touched, view_out = rq.view.index.out_adj, rq.view.touched, rq.view.out_adj
+    view = rq.view
+    in_adj, touched, view_in = view.index.in_adj, view.touched, view.in_adj
     cache: dict[int, int | None] = {}
 
     def cost_of(half: Half) -> int | None:
@@ -696,49 +695,64 @@ def single_path_flow(
             cache[half.hid] = cost
         return cost
 
-    # Goal direction, as in minflow: any path pays at least the cheapest arc into the target.
-    into_target = rq.view.in_adj(target)
-    entry_costs = [c for c in (cost_of(h) for h in into_target if h.src != target) if c is not None]
-    if not entry_costs:
+    capacity_fp, num_index_channels = view.index.capacity_fp, view.index.num_channels
+    slow, disabled, mu_rest = rq.slow_channels, rq.disabled, MU_MAX - mu
+    small_limit, capacity = rq.small_limit, view.index.capacity
+    # Backwards from the target, goal-directed as in minflow: leaving the source costs at least m.
+    leaving = [c for c in (cost_of(h) for h in view.out_adj(source)) if c is not None]
+    if not leaving:
         return None
-    m = min(entry_costs)
-    dist: dict[int, int] = {source: 0}
-    prev: dict[int, Half] = {}
+    m = min(leaving)
+    dist: dict[int, int] = {target: 0}
+    nxt: dict[int, Half] = {}
     done: set[int] = set()
-    heap: list[tuple[int, int, int]] = [(0, 0, source)]
+    heap: list[tuple[int, int, int]] = [(0, 0, target)]
     seq = 1
     push, pop = heapq.heappush, heapq.heappop
     while heap:
-        _, _, u = pop(heap)
-        if u in done:
+        _, _, v = pop(heap)
+        if v in done:
             continue
-        done.add(u)
-        if u == target:
+        done.add(v)
+        if v == source:
             break
-        d = dist[u]
-        edges = view_out(u) if u in touched else out_adj[u]
-        for half in edges:
-            v = half.dst
-            if v in done:
+        d = dist[v]
+        for half in view_in(v) if v in touched else in_adj[v]:
+            u, _, base, ppm, delay, _, _, hmin_fp, hmax_fp, enabled, hid, is_set = half
+            if u in done:
                 continue
-            cost = cost_of(half)
-            if cost is None:
-                continue
+            c = hid >> 1
+            if c < num_index_channels and c not in slow and hid not in disabled:
+                # Unknown liquidity (uniform on [0, capacity]): inlined arc() and cost_of().
+                if not enabled or not is_set or u == v or amount < hmin_fp or amount > hmax_fp:
+                    continue
+                if small_limit and capacity[c] < small_limit:
+                    continue
+                high = capacity_fp[c] + 1
+                if amount >= high:
+                    continue
+                cost = int(
+                    int(base + amount * ppm // 1_000_000 + delay_feefactor * delay) * mu
+                    + mu_rest * -math.log((high - amount) / high) * k
+                )
+            else:
+                cost = cost_of(half)
+                if cost is None:
+                    continue
             nd = d + cost
-            if nd < dist.get(v, nd + 1):
-                dist[v] = nd
-                prev[v] = half
-                push(heap, (nd - m if v == target else nd, seq, v))
+            if nd < dist.get(u, nd + 1):
+                dist[u] = nd
+                nxt[u] = half
+                push(heap, (nd - m if u == source else nd, seq, u))
                 seq += 1
-    if target not in done:
+    if source not in done:
         return None
     path: list[int] = []
-    cur = target
-    while cur != source:
-        half = prev[cur]
+    cur = source
+    while cur != target:
+        half = nxt[cur]
         path.append(half.hid)
-        cur = half.src
-    path.reverse()
+        cur = half.dst
     return [Flow(path, amount)]
 
 
@@ -936,7 +950,7 @@ def _check_capacity(rq: RouteQuery, node: int, into: bool, amount: int, name: st
             low, high = layer.apply_constraints(scid, direction, low, high)
             if high != old:
                 constrainer = layer
-        if constrainer is not None and constrainer not in constraining:
+        if constrainer is not None and all(layer is not constrainer for layer in constraining):
             constraining.append(constrainer)
         stats.total.add(capacity)
         stats.max_capacity_known.add(high)
@@ -1029,9 +1043,7 @@ def explain_failure(rq: RouteQuery, source: int, target: int, amount: int) -> Ro
         return RouteFailure(PAY_INSUFFICIENT_FUNDS if check[1] else PAY_ROUTE_NOT_FOUND, check[0])
     check = _check_capacity(rq, target, True, amount, "destination")
     if check is not None:
-        return RouteFailure(
-            PAY_DESTINATION_INSUFFICIENT_CAPACITY if check[1] else PAY_ROUTE_NOT_FOUND, check[0]
-        )
+        return RouteFailure(PAY_DESTINATION_INSUFFICIENT_CAPACITY if check[1] else PAY_ROUTE_NOT_FOUND, check[0])
     view = rq.view
     # Fewest hops over every channel, usable or not (dijkstra with always_true / route_score_one).
     best: dict[int, Half] = {}
@@ -1047,9 +1059,7 @@ def explain_failure(rq: RouteQuery, source: int, target: int, amount: int) -> Ro
                     following.append(half.src)
         frontier = following
     if source not in best:
-        return RouteFailure(
-            PAY_ROUTE_NOT_FOUND, "There is no connection between source and destination at all"
-        )
+        return RouteFailure(PAY_ROUTE_NOT_FOUND, "There is no connection between source and destination at all")
     hops: list[Half] = []
     cur = source
     while cur != target:
@@ -1126,9 +1136,7 @@ def linear_routes(
                     raise RouteFailure(PAY_ROUTE_TOO_EXPENSIVE, "Could not find route without excessive cost")
             if request.final_cltv + max(flow_delay(rq, f) for f in new_flows) > request.maxdelay:
                 if delay_feefactor > 10:
-                    raise RouteFailure(
-                        PAY_ROUTE_TOO_EXPENSIVE, "Could not find route without excessive delays"
-                    )
+                    raise RouteFailure(PAY_ROUTE_TOO_EXPENSIVE, "Could not find route without excessive delays")
                 delay_feefactor *= 2
                 continue
             all_fees = all_deliver = 0
@@ -1153,9 +1161,7 @@ def linear_routes(
         flows.sort(key=lambda f: -f.delivers)
         del flows[maxparts:]
         if not increase_flows(rq, flows, request.amount_msat, -1.0):
-            raise RouteFailure(
-                PAY_ROUTE_NOT_FOUND, f"Failed to reduce {count} flows down to maxparts ({maxparts})"
-            )
+            raise RouteFailure(PAY_ROUTE_NOT_FOUND, f"Failed to reduce {count} flows down to maxparts ({maxparts})")
         fee = sum(flow_fee(rq, f) for f in flows)
         if fee > request.maxfee_msat:
             raise RouteFailure(

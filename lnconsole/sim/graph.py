@@ -73,11 +73,6 @@ class Half(NamedTuple):
     """False for a layer-created channel direction that no update has described yet (no gossip)."""
 
 
-def half_fee(half: Half, amount_msat: int) -> int:
-    """BOLT 7 fee for forwarding ``amount_msat`` over this direction (amount_msat_fee)."""
-    return half.base_fee + amount_msat * half.fee_ppm // 1_000_000
-
-
 def fits_gossmap(base_fee: int, fee_ppm: int, delay: int) -> bool:
     """gossmap keeps base fee in 24 bits and ppm/delay in 20: larger values disable the direction."""
     return base_fee < 1 << 24 and fee_ppm < 1 << 20 and delay < 1 << 20
@@ -310,10 +305,6 @@ class GraphView:
         n = self.index.num_channels
         return self.index.capacity[c] if c < n else self.extra_capacity[c - n]
 
-    def is_created(self, c: int) -> bool:
-        """A channel that exists only in this query's modifications (not gossiped)."""
-        return c >= self.index.num_channels
-
     def half(self, hid: int) -> Half:
         half = self.mods.get(hid)
         return half if half is not None else self.index.halves[hid]
@@ -361,9 +352,7 @@ class GraphView:
         if c is None:
             return
         old = self.half(2 * c + direction)
-        any_set = old.is_set or any(
-            v is not None for v in (enabled, htlc_min, htlc_max, base_fee, fee_ppm, delay)
-        )
+        any_set = old.is_set or any(v is not None for v in (enabled, htlc_min, htlc_max, base_fee, fee_ppm, delay))
         new = make_half(
             old.src,
             old.dst,
@@ -411,5 +400,3 @@ class GraphView:
     def _patched(self, base: Iterable[Half], extra: Iterable[Half]) -> tuple[Half, ...]:
         mods = self.mods
         return tuple([mods.get(h.hid, h) for h in base] + [mods[h.hid] for h in extra])
-
-

@@ -7,6 +7,8 @@ liquidity from one side to the other). ``getroutes`` applies the layers it is gi
 
 Layers live as long as the simulated node (``persistent`` is recorded and reported: there is no restart to
 survive). The built-in layers ``auto.localchans`` and ``auto.sourcefree`` are built per query by the solver.
+Like ``getroutes``, these commands answer only on a node of the current generation (askrene came with v24.11,
+the console falls back to ``getroute`` on older nodes).
 """
 
 from __future__ import annotations
@@ -222,9 +224,7 @@ class Layer:
             for item in items
             if isinstance(item, Constraint) and item.timestamp != INTERNAL_TIMESTAMP
         ]
-        impressions = [
-            item for items in self.intel.values() for item in items if isinstance(item, Impression)
-        ]
+        impressions = [item for items in self.intel.values() for item in items if isinstance(item, Impression)]
         return {
             "layer": self.name,
             "persistent": self.persistent,
@@ -275,10 +275,6 @@ def _known_layer(ctx: CallContext, params: dict[str, Any], name: str = "layer") 
     return layer
 
 
-def _raw(params: dict[str, Any], name: str) -> Any:
-    return params[name]
-
-
 def known_layer_param(name: str, value: Any) -> Any:
     """Keep the raw token so that the handler can quote it in ``Unknown layer``."""
     return value
@@ -287,6 +283,7 @@ def known_layer_param(name: str, value: Any) -> Any:
 @rpc_command(
     "askrene-create-layer",
     [Param("layer", any_string, required=True), Param("persistent", boolean, default=False)],
+    generation="current",
 )
 def askrene_create_layer(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     store = ctx.node.component(LayerStore)
@@ -301,14 +298,14 @@ def askrene_create_layer(ctx: CallContext, params: dict[str, Any]) -> dict[str, 
     return {"layers": [layer.to_json()]}
 
 
-@rpc_command("askrene-remove-layer", [Param("layer", known_layer_param, required=True)])
+@rpc_command("askrene-remove-layer", [Param("layer", known_layer_param, required=True)], generation="current")
 def askrene_remove_layer(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     layer = _known_layer(ctx, params)
     ctx.node.component(LayerStore).remove(layer.name)
     return {}
 
 
-@rpc_command("askrene-listlayers", [Param("layer", known_layer_param)])
+@rpc_command("askrene-listlayers", [Param("layer", known_layer_param)], generation="current")
 def askrene_listlayers(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     if params["layer"] is not None:
         return {"layers": [_known_layer(ctx, params).to_json()]}
@@ -324,6 +321,7 @@ def askrene_listlayers(ctx: CallContext, params: dict[str, Any]) -> dict[str, An
         Param("short_channel_id", short_channel_id, required=True),
         Param("capacity_msat", msat, required=True),
     ],
+    generation="current",
 )
 def askrene_create_channel(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     layer = _known_layer(ctx, params)
@@ -331,9 +329,7 @@ def askrene_create_channel(ctx: CallContext, params: dict[str, Any]) -> dict[str
         raise invalid_params("source and destination must be different")
     if layer.creates(params["short_channel_id"]):
         raise invalid_params("channel already exists")
-    layer.create_channel(
-        params["source"], params["destination"], params["short_channel_id"], params["capacity_msat"]
-    )
+    layer.create_channel(params["source"], params["destination"], params["short_channel_id"], params["capacity_msat"])
     return {}
 
 
@@ -349,6 +345,7 @@ def askrene_create_channel(ctx: CallContext, params: dict[str, Any]) -> dict[str
         Param("fee_proportional_millionths", u32),
         Param("cltv_expiry_delta", u16),
     ],
+    generation="current",
 )
 def askrene_update_channel(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     layer = _known_layer(ctx, params)
@@ -371,6 +368,7 @@ def askrene_update_channel(ctx: CallContext, params: dict[str, Any]) -> dict[str
 @rpc_command(
     "askrene-disable-node",
     [Param("layer", known_layer_param, required=True), Param("node", node_id, required=True)],
+    generation="current",
 )
 def askrene_disable_node(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     _known_layer(ctx, params).disable_node(params["node"])
@@ -391,6 +389,7 @@ def inform_kind(name: str, value: Any) -> str:
         Param("amount_msat", msat, required=True),
         Param("inform", inform_kind, required=True),
     ],
+    generation="current",
 )
 def askrene_inform_channel(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     """constrained: it failed, so at most amount - 1 is there; unconstrained: at least amount; succeeded: moved."""

@@ -244,9 +244,7 @@ def getroute(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         raise RpcFault(JSONRPC2_INVALID_PARAMS, f"{source_id}: unknown source node_id (no public channels?)")
     destination = view.node_idx(destination_id)
     if destination is None:
-        raise RpcFault(
-            JSONRPC2_INVALID_PARAMS, f"{destination_id}: unknown destination node_id (no public channels?)"
-        )
+        raise RpcFault(JSONRPC2_INVALID_PARAMS, f"{destination_id}: unknown destination node_id (no public channels?)")
     excluded_halves: set[int] = set()
     excluded_nodes: set[int] = set()
     for entry in params["exclude"] or ():

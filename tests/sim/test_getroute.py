@@ -194,12 +194,22 @@ def test_excluding_nodes(regtest: RunningSim) -> None:
 def test_maxhops_falls_back_to_the_shortest_route(regtest: RunningSim) -> None:
     """B-C made dear: the cheapest route is A-B-E-C (3 hops); maxhops 2 takes the shortest, A-D-C."""
     c = regtest.alias("C")
-    regtest.rpc.call("dev-sim-channel", {"short_channel_id": "103x2x0",
-                                         "direction": direction(regtest, "103x2x0", "B", "C"),
-                                         "fee_per_millionth": 50_000})
-    regtest.rpc.call("dev-sim-channel", {"short_channel_id": "103x4x0",
-                                         "direction": direction(regtest, "103x4x0", "D", "C"),
-                                         "fee_per_millionth": 40_000})
+    regtest.rpc.call(
+        "dev-sim-channel",
+        {
+            "short_channel_id": "103x2x0",
+            "direction": direction(regtest, "103x2x0", "B", "C"),
+            "fee_per_millionth": 50_000,
+        },
+    )
+    regtest.rpc.call(
+        "dev-sim-channel",
+        {
+            "short_channel_id": "103x4x0",
+            "direction": direction(regtest, "103x4x0", "D", "C"),
+            "fee_per_millionth": 40_000,
+        },
+    )
     assert len(getroute(regtest, id=c, amount_msat=10_000_000)["route"]) == 3
     route = getroute(regtest, id=c, amount_msat=10_000_000, maxhops=2)
     assert hops(route, regtest) == [("103x3x0", "D"), ("103x4x0", "C")]
@@ -211,10 +221,16 @@ def test_maxhops_falls_back_to_the_shortest_route(regtest: RunningSim) -> None:
 
 def test_fromid_routes_between_other_nodes(regtest: RunningSim) -> None:
     route = getroute(regtest, id=regtest.alias("C"), fromid=regtest.alias("E"), amount_msat=1_000_000, cltv=20)
-    assert route["route"] == [{
-        "id": regtest.alias("C"), "channel": "103x6x0", "direction": direction(regtest, "103x6x0", "E", "C"),
-        "amount_msat": 1_000_000, "delay": 20, "style": "tlv",
-    }]
+    assert route["route"] == [
+        {
+            "id": regtest.alias("C"),
+            "channel": "103x6x0",
+            "direction": direction(regtest, "103x6x0", "E", "C"),
+            "amount_msat": 1_000_000,
+            "delay": 20,
+            "style": "tlv",
+        }
+    ]
     route = getroute(regtest, id=regtest.alias("E"), fromid=regtest.alias("D"), amount_msat=1_000_000)
     assert hops(route, regtest) == [("103x4x0", "C"), ("103x6x0", "E")]
     # D -> C charges nothing here (D forwards to C, whose channel to E sets C's fee: 1 + 10 ppm).
@@ -240,8 +256,10 @@ def test_fuzzpercent_is_ignored_so_routes_repeat(regtest: RunningSim) -> None:
 def test_riskfactor_prices_delay(regtest: RunningSim) -> None:
     """A long CLTV delta on B->C makes A-D-C cheaper once risk counts (riskfactor in % a year)."""
     c = regtest.alias("C")
-    regtest.rpc.call("dev-sim-channel", {"short_channel_id": "103x2x0",
-                                         "direction": direction(regtest, "103x2x0", "B", "C"), "delay": 144})
+    regtest.rpc.call(
+        "dev-sim-channel",
+        {"short_channel_id": "103x2x0", "direction": direction(regtest, "103x2x0", "B", "C"), "delay": 144},
+    )
     assert hops(getroute(regtest, id=c, amount_msat=100_000_000, riskfactor=0), regtest)[0] == ("103x1x0", "B")
     route = getroute(regtest, id=c, amount_msat=100_000_000, riskfactor=10)
     assert hops(route, regtest) == [("103x3x0", "D"), ("103x4x0", "C")]
@@ -250,9 +268,14 @@ def test_riskfactor_prices_delay(regtest: RunningSim) -> None:
 def test_our_spendable_limits_the_first_hop(regtest: RunningSim) -> None:
     """getroute overlays listpeerchannels: A-B without spendable liquidity is not used."""
     c = regtest.alias("C")
-    regtest.rpc.call("dev-sim-channel", {"short_channel_id": "103x1x0",
-                                         "direction": direction(regtest, "103x1x0", "A", "B"),
-                                         "spendable_msat": 5_000_000})
+    regtest.rpc.call(
+        "dev-sim-channel",
+        {
+            "short_channel_id": "103x1x0",
+            "direction": direction(regtest, "103x1x0", "A", "B"),
+            "spendable_msat": 5_000_000,
+        },
+    )
     assert hops(getroute(regtest, id=c, amount_msat=4_000_000), regtest)[0] == ("103x1x0", "B")
     assert hops(getroute(regtest, id=c, amount_msat=6_000_000), regtest)[0] == ("103x3x0", "D")
 
@@ -265,16 +288,25 @@ def test_capacity_and_disabled_directions(regtest: RunningSim) -> None:
     with pytest.raises(RpcError) as caught:
         getroute(regtest, id=c, amount_msat=397_000_000)
     assert caught.value.error == {"code": 205, "message": "Could not find a route"}
-    regtest.rpc.call("dev-sim-channel", {"short_channel_id": "103x2x0",
-                                         "direction": direction(regtest, "103x2x0", "B", "C"), "active": False})
+    regtest.rpc.call(
+        "dev-sim-channel",
+        {"short_channel_id": "103x2x0", "direction": direction(regtest, "103x2x0", "B", "C"), "active": False},
+    )
     assert hops(getroute(regtest, id=c, amount_msat=1_000_000), regtest)[1] == ("103x4x0", "C")
 
 
 def test_route_to_a_direct_peer_and_to_ourselves(regtest: RunningSim) -> None:
     route = getroute(regtest, id=regtest.alias("D"), amount_msat="1sat", cltv=0)
-    assert route["route"] == [{"id": regtest.alias("D"), "channel": "103x3x0",
-                               "direction": direction(regtest, "103x3x0", "A", "D"), "amount_msat": 1000,
-                               "delay": 0, "style": "tlv"}]
+    assert route["route"] == [
+        {
+            "id": regtest.alias("D"),
+            "channel": "103x3x0",
+            "direction": direction(regtest, "103x3x0", "A", "D"),
+            "amount_msat": 1000,
+            "delay": 0,
+            "style": "tlv",
+        }
+    ]
     assert getroute(regtest, id=regtest.node.our_id, amount_msat=1) == {"route": []}
 
 
@@ -285,9 +317,15 @@ def test_route_to_a_direct_peer_and_to_ourselves(regtest: RunningSim) -> None:
         ({"riskfactor": "1e3"}, "riskfactor: should be a non-negative floating-point number: invalid token '\"1e3\"'"),
         ({"cltv": -5}, "cltv: should be an integer: invalid token '-5'"),
         ({"maxhops": "x"}, "maxhops: should be an integer: invalid token '\"x\"'"),
-        ({"fuzzpercent": "lots"}, "fuzzpercent: should be a non-negative floating-point number: invalid token '\"lots\"'"),
+        (
+            {"fuzzpercent": "lots"},
+            "fuzzpercent: should be a non-negative floating-point number: invalid token '\"lots\"'",
+        ),
         ({"exclude": ["103x1x0"]}, "exclude: should be short_channel_id_dir or node_id: invalid token '\"103x1x0\"'"),
-        ({"exclude": ["103x1x0/2"]}, "exclude: should be short_channel_id_dir or node_id: invalid token '\"103x1x0/2\"'"),
+        (
+            {"exclude": ["103x1x0/2"]},
+            "exclude: should be short_channel_id_dir or node_id: invalid token '\"103x1x0/2\"'",
+        ),
         ({"exclude": "103x1x0/0"}, 'Exclude array exclude ("103x1x0/0") is not an array'),
         ({"amount_msat": "lots"}, "amount_msat: should be a millisatoshi amount: invalid token '\"lots\"'"),
         ({"fromid": "02aa"}, "fromid: should be a node id: invalid token '\"02aa\"'"),
