@@ -382,8 +382,6 @@ def _walk_fields(data: list[int]) -> _Fields:
             found.route_hints_u5.append(value)
         elif letter == "n" and length == 53:
             found.has_payee = True
-        if letter == "r" and length * 5 < 408:
-            raise InvoiceError("not a BOLT11 invoice (a route hint is too short to hold a hop)")
         seen.add(letter)
     return found
 
@@ -421,7 +419,7 @@ def _invoice_from(
         min_final_cltv_expiry=int(decoded.min_final_cltv_expiry),
         payment_hash=decoded.payment_hash,
         payment_secret=decoded.payment_secret,
-        features_hex=_features_hex(features_value),
+        features_hex=_features_hex(features_value, len(fields.features_u5 or ())),
         features=_features_of(features_value),
         route_hints=hints,
         fallbacks=tuple(
@@ -448,6 +446,8 @@ def _route_hint(words: list[int], number: int) -> tuple[HintHop, ...]:
     """An ``r`` field's hops. Read here, not by the library: it reads fees as signed numbers and drops the
     last hop when the hops fill the field exactly (5 hops)."""
     data = bytes(convertbits(words, 5, 8, True) or [])[: len(words) * 5 // 8]
+    if not data or len(data) % _HINT_HOP_BYTES:
+        raise InvoiceError(f"not a valid BOLT11 invoice (route hint {number} is cut off in the middle of a hop)")
     hops = []
     for index in range(len(data) // _HINT_HOP_BYTES):
         chunk = data[index * _HINT_HOP_BYTES : (index + 1) * _HINT_HOP_BYTES]
@@ -467,9 +467,9 @@ def _route_hint(words: list[int], number: int) -> tuple[HintHop, ...]:
     return tuple(hops)
 
 
-def _features_hex(value: int) -> str:
-    """As lightningd prints a feature bitmap: big-endian bytes, no leading zero bytes."""
-    return value.to_bytes((value.bit_length() + 7) // 8, "big").hex() if value else ""
+def _features_hex(value: int, words: int) -> str:
+    """As lightningd prints the ``9`` field: its 5-bit words right-aligned in whole bytes."""
+    return value.to_bytes((words * 5 + 7) // 8, "big").hex() if words else ""
 
 
 def _features_of(value: int) -> tuple[InvoiceFeature, ...]:
@@ -771,7 +771,10 @@ def load_invoice(
         assert local_error is not None
         if answer is None or answer.get("valid") is False or answer.get("type", "bolt11 invoice") != "bolt11 invoice":
             raise local_error
-        invoice = Invoice.from_node_decode(answer, cleaned)
+        try:
+            invoice = Invoice.from_node_decode(answer, cleaned)
+        except (ValueError, TypeError, AttributeError):
+            raise local_error from None
         decoded_by = "node"
         warnings.append(f"{local_error.reason}; showing the node's decode instead")
     elif answer is not None:
@@ -783,6 +786,8 @@ def load_invoice(
     problems.extend(check.problems)
     if invoice.payee == info.id:
         problems.append("this invoice was issued by this node itself: there is nothing to pay")
+    else:
+        warnings.extend(_payee_visibility(node, invoice))
     return PayableInvoice(
         invoice=invoice,
         amount_msat=check.amount_msat,
@@ -794,6 +799,24 @@ def load_invoice(
         node_decode=answer,
         decoded_by=decoded_by,
     )
+
+
+def _payee_visibility(node: NodeClient, invoice: Invoice) -> list[str]:
+    """A payee the gossip does not know is either private (route hints) or not where the invoice says."""
+    try:
+        known = node.listnodes(invoice.payee)
+    except NodeUnreachable:
+        raise
+    except NodeError:
+        return []
+    if known:
+        return []
+    if invoice.route_hints:
+        return ["the payee is not in the node's gossip: it can only be reached through the invoice's route hints"]
+    return [
+        "the payee is not in the node's gossip and the invoice has no route hints: there is probably no route "
+        "to it (is it the invoice you meant?)"
+    ]
 
 
 __all__ = [

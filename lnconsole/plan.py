@@ -69,8 +69,11 @@ class PaymentTarget:
     amount_msat: int
     """The total the destination must receive (``amount_msat`` of every part's sendpay)."""
     min_final_cltv_expiry: int = 18
+    """The final CLTV the payee needs (BOLT 11's default is 18 when the invoice has no ``c`` field)."""
     bolt11: str | None = None
     label: str | None = None
+    supports_mpp: bool = True
+    """The payee takes a payment in parts (its invoice has basic_mpp); False allows one part only."""
 
     def __post_init__(self) -> None:
         for name in ("payment_hash", "payment_secret", "destination"):
@@ -96,22 +99,34 @@ class PaymentTarget:
 
     @classmethod
     def from_invoice(cls, invoice: Any, *, amount_msat: int | None = None, label: str | None = None) -> PaymentTarget:
-        """From the invoice helper's ``PayableInvoice`` (or anything with its fields), without importing it.
+        """From the invoice helper's ``PayableInvoice`` (or its ``Invoice``, or anything with those fields),
+        without importing it. A checked invoice with problems is refused with them.
 
         ``amount_msat`` is the amount to pay when the invoice has none (or overrides it).
         """
-        amount = amount_msat if amount_msat is not None else getattr(invoice, "amount_msat", None)
+        problems = tuple(getattr(invoice, "problems", ()) or ())
+        if problems:
+            raise PlanError("This invoice cannot be paid: " + " ".join(str(problem) for problem in problems))
+        fields = getattr(invoice, "invoice", None) or invoice
+        amount = amount_msat
+        if amount is None:
+            amount = getattr(invoice, "amount_msat", None)
+        if amount is None:
+            amount = getattr(fields, "amount_msat", None)
         if amount is None:
             raise PlanError("The invoice has no amount: give the amount to pay.")
-        destination = getattr(invoice, "payee", None) or getattr(invoice, "destination", None)
+        destination = getattr(fields, "payee", None) or getattr(fields, "destination", None)
+        min_final = getattr(fields, "min_final_cltv_expiry", None)
+        supports_mpp = getattr(fields, "supports_mpp", None)
         return cls(
-            payment_hash=invoice.payment_hash,
-            payment_secret=getattr(invoice, "payment_secret", None),
-            destination=destination,
+            payment_hash=getattr(fields, "payment_hash", None),  # type: ignore[arg-type]
+            payment_secret=getattr(fields, "payment_secret", None),
+            destination=destination,  # type: ignore[arg-type]
             amount_msat=amount,
-            min_final_cltv_expiry=int(getattr(invoice, "min_final_cltv_expiry", 18) or 18),
-            bolt11=getattr(invoice, "bolt11", None),
-            label=label if label is not None else getattr(invoice, "label", None),
+            min_final_cltv_expiry=18 if min_final is None else min_final,
+            bolt11=getattr(fields, "bolt11", None),
+            label=label,
+            supports_mpp=True if supports_mpp is None else bool(supports_mpp),
         )
 
 
@@ -162,8 +177,8 @@ class PaymentPlan:
             raise PlanError(f"Partids are whole numbers from 1; got {partids}.")
         if 0 in partids and len(parts) > 1:
             raise PlanError("Partid 0 is only for a single-part payment; number the parts from 1.")
-        if len(parts) > 1 and target.payment_secret is None:
-            raise PlanError("This invoice has no payment secret, so it cannot be paid in several parts.")
+        if len(parts) > 1:
+            _check_multipart(target)
         for part in parts:
             _check_part(target, part)
         total = sum(part.amount_msat for part in parts)
@@ -211,6 +226,13 @@ class PaymentPlan:
             PlannedPart(part.partid, part.amount_msat, route) if part.partid == partid else part for part in self.parts
         )
         return PaymentPlan(self.target, parts)
+
+
+def _check_multipart(target: PaymentTarget) -> None:
+    if target.payment_secret is None:
+        raise PlanError("This invoice has no payment secret, so it cannot be paid in several parts.")
+    if not target.supports_mpp:
+        raise PlanError("The payee does not take multi-part payments (no basic_mpp in its invoice): pay in one part.")
 
 
 def _check_part(target: PaymentTarget, part: PlannedPart) -> None:
@@ -376,8 +398,8 @@ def liquidity_plan(
     """Up to ``maxparts`` parts split by liquidity in one ``getroutes`` call, the way xpay plans a payment."""
     if isinstance(maxparts, bool) or not isinstance(maxparts, int) or not 1 <= maxparts <= MAX_PARTS:
         raise PlanError(f"maxparts must be between 1 and {MAX_PARTS}, not {maxparts!r}.")
-    if maxparts > 1 and target.payment_secret is None:
-        raise PlanError("This invoice has no payment secret, so it cannot be paid in several parts.")
+    if maxparts > 1:
+        _check_multipart(target)
     routes = _find(
         finder,
         target,
@@ -413,8 +435,8 @@ def _routed_plan(
     then (no route that way) only the channels beyond our own, whose spendable the finder knows, and finally
     takes any route.
     """
-    if len(amounts) > 1 and target.payment_secret is None:
-        raise PlanError("This invoice has no payment secret, so it cannot be paid in several parts.")
+    if len(amounts) > 1:
+        _check_multipart(target)
     base_channels = tuple(exclude_channels)
     routes: list[Route] = []
     for index, amount in enumerate(amounts, start=1):

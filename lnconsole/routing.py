@@ -23,7 +23,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .amounts import MAX_MSAT, format_msat
@@ -156,6 +156,14 @@ class RouteEditError(RouteError):
 
 class RouteImportError(RouteError):
     """A pasted route that is not one ``sendpay`` would take."""
+
+
+class _NoChannel(RouteEditError):
+    """No usable channel between two nodes; ``reason`` is the phrase to build a sentence with."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason[0].upper() + reason[1:] + ".")
+        self.reason = reason
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -586,6 +594,22 @@ def _exclusion_entries(exclude_channels: Iterable[str]) -> list[str]:
     return sorted(set(entries))
 
 
+@dataclass(frozen=True)
+class _Query:
+    """One route query's settings (exclusions normalised: sorted ``scid/dir`` entries and node ids)."""
+
+    source: str
+    final_cltv: int
+    maxfee_msat: int | None
+    maxdelay: int | None
+    exclude_nodes: tuple[str, ...]
+    exclude_channels: tuple[str, ...]
+    maxparts: int
+    riskfactor: float
+    maxhops: int | None
+    fuzzpercent: float
+
+
 class RouteFinder:
     """Finds routes with ``getroutes`` (askrene), or ``getroute`` on nodes that predate it.
 
@@ -646,20 +670,21 @@ class RouteFinder:
         route_hints: Sequence[Sequence[HintHopLike]] = (),
     ) -> list[Route]:
         """Routes delivering ``amount_msat`` to ``destination`` together (one per part; one unless maxparts > 1
-        and the node has getroutes). ``final_cltv`` is the invoice's min_final_cltv_expiry. When the
-        destination has no public channel and ``route_hints`` are given, the last hops come from a hint.
-        Raises :class:`RouteNotFound` with the node's reason."""
+        and the node has getroutes). ``final_cltv`` is the invoice's min_final_cltv_expiry; ``maxfee_msat`` None
+        means no limit. ``exclude_channels`` take ``scid/dir`` or ``scid`` (both directions). getroute only:
+        riskfactor, maxhops, fuzzpercent. When the destination has no public channel and ``route_hints`` are
+        given, the last hops come from a hint. Raises :class:`RouteNotFound` with the node's reason."""
         if amount_msat <= 0:
             raise RouteNotFound("The amount must be more than 0msat.")
         if maxparts < 1:
             raise RouteNotFound("maxparts must be at least 1.")
-        source = source or self.our_id
-        query = dict(
+        query = _Query(
+            source=source or self.our_id,
             final_cltv=final_cltv,
             maxfee_msat=maxfee_msat,
             maxdelay=maxdelay,
-            exclude_nodes=tuple(exclude_nodes),
-            exclude_channels=tuple(exclude_channels),
+            exclude_nodes=tuple(sorted({n.strip().lower() for n in exclude_nodes})),
+            exclude_channels=tuple(_exclusion_entries(exclude_channels)),
             maxparts=maxparts,
             riskfactor=riskfactor,
             maxhops=maxhops,
@@ -667,47 +692,24 @@ class RouteFinder:
         )
         hints = [list(hint) for hint in route_hints if list(hint)]
         if hints and not self.policies.is_public(destination):
-            return self._find_via_hints(destination, amount_msat, source, hints, **query)  # type: ignore[arg-type]
-        return self._find(destination, amount_msat, source, **query)  # type: ignore[arg-type]
+            return self._find_via_hints(destination, amount_msat, hints, query)
+        return self._find(destination, amount_msat, query)
 
     # -- one query -------------------------------------------------------------------------------------------
 
-    def _find(
-        self,
-        destination: str,
-        amount_msat: int,
-        source: str,
-        *,
-        final_cltv: int,
-        maxfee_msat: int | None,
-        maxdelay: int | None,
-        exclude_nodes: tuple[str, ...],
-        exclude_channels: tuple[str, ...],
-        maxparts: int,
-        riskfactor: float,
-        maxhops: int | None,
-        fuzzpercent: float,
-    ) -> list[Route]:
-        if source == destination:
+    def _find(self, destination: str, amount_msat: int, query: _Query) -> list[Route]:
+        if query.source == destination:
             raise RouteNotFound("The route would start and end at the same node.")
         if self._getroutes is not False:
             try:
-                return self._getroutes_query(
-                    destination, amount_msat, source, final_cltv, maxfee_msat, maxdelay, exclude_nodes,
-                    exclude_channels, maxparts,
-                )
+                return self._getroutes_query(destination, amount_msat, query)
             except NodeUnreachable:
                 raise
             except NodeError as error:
                 if error.code != METHOD_NOT_FOUND:
                     raise RouteNotFound(error.message, error.code) from error
                 self._getroutes = False
-        return [
-            self._getroute_query(
-                destination, amount_msat, source, final_cltv, maxfee_msat, maxdelay, exclude_nodes,
-                exclude_channels, riskfactor, maxhops, fuzzpercent,
-            )
-        ]
+        return [self._getroute_query(destination, amount_msat, query)]
 
     def _sync_layer(self, nodes: tuple[str, ...], channels: tuple[str, ...]) -> None:
         """Make our layer hold exactly these exclusions (rebuilt only when they changed)."""
@@ -722,72 +724,46 @@ class RouteFinder:
             self.node.layer_disable_channel(self.layer, scidd)
         self._layer_state = state
 
-    def _getroutes_query(
-        self,
-        destination: str,
-        amount_msat: int,
-        source: str,
-        final_cltv: int,
-        maxfee_msat: int | None,
-        maxdelay: int | None,
-        exclude_nodes: tuple[str, ...],
-        exclude_channels: tuple[str, ...],
-        maxparts: int,
-    ) -> list[Route]:
-        nodes = tuple(sorted({n.strip().lower() for n in exclude_nodes}))
-        channels = tuple(_exclusion_entries(exclude_channels))
+    def _getroutes_query(self, destination: str, amount_msat: int, query: _Query) -> list[Route]:
         with self._lock:
             for attempt in range(2):
                 layers = ["auto.localchans", "auto.sourcefree"]
-                if nodes or channels:
-                    self._sync_layer(nodes, channels)
+                if query.exclude_nodes or query.exclude_channels:
+                    self._sync_layer(query.exclude_nodes, query.exclude_channels)
                     layers.append(self.layer)
                 try:
                     found = self.node.getroutes(
-                        source,
+                        query.source,
                         destination,
                         amount_msat,
                         layers=layers,
-                        maxfee_msat=MAX_MSAT if maxfee_msat is None else maxfee_msat,
-                        final_cltv=final_cltv,
-                        maxdelay=maxdelay,
-                        maxparts=maxparts,
+                        maxfee_msat=MAX_MSAT if query.maxfee_msat is None else query.maxfee_msat,
+                        final_cltv=query.final_cltv,
+                        maxdelay=query.maxdelay,
+                        maxparts=query.maxparts,
                     )
                     break
                 except NodeError as error:
                     # Someone removed our layer behind our back: rebuild it once.
-                    if attempt == 0 and error.code == INVALID_PARAMS and "unknown layer" in error.message:
+                    unknown_layer = error.code == INVALID_PARAMS and "unknown layer" in error.message.lower()
+                    if attempt == 0 and unknown_layer:
                         self._layer_state = None
                         continue
                     raise
         self._getroutes = True
-        return [route_from_getroutes(route, source, self.policies.aliases) for route in found.routes]
+        return [route_from_getroutes(route, query.source, self.policies.aliases) for route in found.routes]
 
-    def _getroute_query(
-        self,
-        destination: str,
-        amount_msat: int,
-        source: str,
-        final_cltv: int,
-        maxfee_msat: int | None,
-        maxdelay: int | None,
-        exclude_nodes: tuple[str, ...],
-        exclude_channels: tuple[str, ...],
-        riskfactor: float,
-        maxhops: int | None,
-        fuzzpercent: float,
-    ) -> Route:
-        exclude = _exclusion_entries(exclude_channels) + sorted({n.strip().lower() for n in exclude_nodes})
+    def _getroute_query(self, destination: str, amount_msat: int, query: _Query) -> Route:
         try:
             hops = self.node.getroute(
                 destination,
                 amount_msat,
-                riskfactor=riskfactor,
-                cltv=final_cltv,
-                fromid=None if source == self.our_id else source,
-                fuzzpercent=fuzzpercent,
-                exclude=exclude,
-                maxhops=maxhops,
+                riskfactor=query.riskfactor,
+                cltv=query.final_cltv,
+                fromid=None if query.source == self.our_id else query.source,
+                fuzzpercent=query.fuzzpercent,
+                exclude=[*query.exclude_channels, *query.exclude_nodes],
+                maxhops=query.maxhops,
             )
         except NodeUnreachable:
             raise
@@ -799,16 +775,17 @@ class RouteFinder:
             raise RouteNotFound(error.message, error.code) from error
         if not hops:
             raise RouteNotFound("The node found no route.", PAY_ROUTE_NOT_FOUND)
-        route = route_from_getroute(hops, source, self.policies.aliases)
-        if maxfee_msat is not None and route.fee_msat > maxfee_msat:
+        route = route_from_getroute(hops, query.source, self.policies.aliases)
+        if query.maxfee_msat is not None and route.fee_msat > query.maxfee_msat:
             raise RouteNotFound(
                 f"The cheapest route costs {format_msat(route.fee_msat)}, more than maxfee "
-                f"{format_msat(maxfee_msat)}.",
+                f"{format_msat(query.maxfee_msat)}.",
                 PAY_ROUTE_TOO_EXPENSIVE,
             )
-        if maxdelay is not None and route.total_delay > maxdelay:
+        if query.maxdelay is not None and route.total_delay > query.maxdelay:
             raise RouteNotFound(
-                f"The route found needs a delay of {route.total_delay} blocks, more than maxdelay {maxdelay}.",
+                f"The route found needs a delay of {route.total_delay} blocks, more than maxdelay "
+                f"{query.maxdelay}.",
                 PAY_ROUTE_TOO_EXPENSIVE,
             )
         return route
@@ -816,15 +793,7 @@ class RouteFinder:
     # -- private payees --------------------------------------------------------------------------------------
 
     def _find_via_hints(
-        self,
-        destination: str,
-        amount_msat: int,
-        source: str,
-        hints: list[list[HintHopLike]],
-        *,
-        final_cltv: int,
-        maxfee_msat: int | None,
-        **query: Any,
+        self, destination: str, amount_msat: int, hints: list[list[HintHopLike]], query: _Query
     ) -> list[Route]:
         """A route to each hint's entry node, then the hint's channels; the cheapest hint wins."""
         best: list[Route] | None = None
@@ -832,21 +801,21 @@ class RouteFinder:
         for hint in hints:
             channels = self.policies.add_hint(hint, destination)
             entry = channels[0].source
-            amount, cltv = amount_msat, final_cltv
+            amount, cltv = amount_msat, query.final_cltv
             for policy in reversed(channels):
                 amount += policy.fee_for(amount)
                 cltv += policy.cltv_delta
             tail: list[ChannelSpec] = [(p.short_channel_id, p.direction, p.destination) for p in channels]
-            if entry == source:
+            if entry == query.source:
                 parts: list[list[ChannelSpec]] = [[]]
                 shares = [amount_msat]
             else:
-                budget = None if maxfee_msat is None else maxfee_msat - (amount - amount_msat)
+                budget = None if query.maxfee_msat is None else query.maxfee_msat - (amount - amount_msat)
                 if budget is not None and budget < 0:
-                    reasons.append(f"the hint through {entry[:16]} alone costs more than maxfee")
+                    reasons.append(f"the hint through {_name(self.policies, entry)} alone costs more than maxfee")
                     continue
                 try:
-                    found = self._find(entry, amount, source, final_cltv=cltv, maxfee_msat=budget, **query)
+                    found = self._find(entry, amount, replace(query, final_cltv=cltv, maxfee_msat=budget))
                 except RouteNotFound as error:
                     reasons.append(error.reason)
                     continue
@@ -857,7 +826,7 @@ class RouteFinder:
                 shares[-1] += amount_msat - sum(shares)
             try:
                 routes = [
-                    recompute(part + tail, share, final_cltv, self.policies, source=source)
+                    recompute(part + tail, share, query.final_cltv, self.policies, source=query.source)
                     for part, share in zip(parts, shares, strict=True)
                 ]
             except RouteError as error:
@@ -987,16 +956,16 @@ class RouteEditor:
         if short_channel_id is not None:
             return self._joining(short_channel_id, source, destination)
         choices = self._choices(source, destination, amount_msat, first)
-        if not choices:
-            raise RouteEditError(f"{self._name(source)} has no channel to {self._name(destination)}.")
         enabled = [c for c in choices if c.policy.usable]
-        if not enabled:
-            raise RouteEditError(
-                f"Every channel from {self._name(source)} to {self._name(destination)} is disabled: "
-                + ", ".join(c.short_channel_id for c in choices)
-                + "."
-            )
-        return enabled[0].policy
+        if enabled:
+            return enabled[0].policy
+        if not choices:
+            raise _NoChannel(f"{self._name(source)} has no channel to {self._name(destination)}")
+        raise _NoChannel(
+            f"every channel from {self._name(source)} to {self._name(destination)} is disabled ("
+            + ", ".join(c.short_channel_id for c in choices)
+            + ")"
+        )
 
     def _joining(self, short_channel_id: str, source: str, destination: str) -> ChannelPolicy:
         short_channel_id = short_channel_id.strip().partition("/")[0]
@@ -1085,13 +1054,8 @@ class RouteEditor:
                 joined = self._pick(
                     before, after, short_channel_id, route.hops[index + 1].amount_msat, first=index == 0
                 )
-            except RouteEditError as error:
-                if short_channel_id is not None:
-                    raise
-                raise RouteEditError(
-                    f"{self._name(removed)} can't be dropped: {error.message.rstrip('.')}, so "
-                    f"{self._name(before)} can't pay {self._name(after)} directly."
-                ) from error
+            except _NoChannel as error:
+                raise RouteEditError(f"{self._name(removed)} can't be dropped: {error.reason}.") from error
             channels = route.channels
             channels[index : index + 2] = [(joined.short_channel_id, joined.direction, after)]
         return self._rebuild(route, channels, f"{self._name(removed)} removed")

@@ -46,20 +46,29 @@ def short_socket_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def start_sim(short_socket_dir: Path) -> Iterator[Callable[..., RunningSim]]:
-    """Factory: ``start_sim("regtest", hop_delay_ms=0)`` starts a scenario and returns a RunningSim."""
+def serve_sim(short_socket_dir: Path) -> Iterator[Callable[[SimNode], RunningSim]]:
+    """Factory: ``serve_sim(node)`` serves a node built by the test; every one is stopped at teardown."""
     running: list[RunningSim] = []
 
-    def start(scenario: str = "regtest", graph: Path | None = None, **config: object) -> RunningSim:
-        config.setdefault("hop_delay_ms", 1)
-        node = build_scenario(scenario, SimConfig(**config), graph)  # type: ignore[arg-type]
+    def serve(node: SimNode) -> RunningSim:
         sim = RunningSim(node, short_socket_dir / f"rpc{len(running)}")
         running.append(sim)
         return sim
 
-    yield start
+    yield serve
     for sim in running:
         sim.stop()
+
+
+@pytest.fixture
+def start_sim(serve_sim: Callable[[SimNode], RunningSim]) -> Callable[..., RunningSim]:
+    """Factory: ``start_sim("regtest", hop_delay_ms=0)`` starts a scenario and returns a RunningSim."""
+
+    def start(scenario: str = "regtest", graph: Path | None = None, **config: object) -> RunningSim:
+        config.setdefault("hop_delay_ms", 1)
+        return serve_sim(build_scenario(scenario, SimConfig(**config), graph))  # type: ignore[arg-type]
+
+    return start
 
 
 @pytest.fixture

@@ -32,20 +32,21 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import RpcFault
-from .graph import GraphView, Half, RoutingGraph, local_channels
+from .errors import (
+    PAY_DESTINATION_INSUFFICIENT_CAPACITY,
+    PAY_INSUFFICIENT_FUNDS,
+    PAY_ROUTE_NOT_FOUND,
+    PAY_ROUTE_TOO_EXPENSIVE,
+    PAY_STOPPED_RETRYING,
+    RpcFault,
+)
+from .graph import GraphView, Half, RoutingGraph, add_fee, local_channels, sub_fee
 from .layers import INTERNAL_TIMESTAMP, ChannelUpdate, Layer, LayerStore
+from .params import U64_MAX, fmt_msat
 
 if TYPE_CHECKING:
     from .node import SimNode
 
-PAY_ROUTE_NOT_FOUND = 205
-PAY_ROUTE_TOO_EXPENSIVE = 206
-PAY_STOPPED_RETRYING = 210
-PAY_INSUFFICIENT_FUNDS = 215
-PAY_DESTINATION_INSUFFICIENT_CAPACITY = 220
-
-U64_MAX = 2**64 - 1
 MU_MAX = 100
 SINGLE_PATH_THRESHOLD = 1_000_000
 """Amounts up to 1000 sat always take one path (mcf.c)."""
@@ -60,15 +61,6 @@ COST_FRACTION = (
 MAX_ITERATIONS = 400
 """Stands in for askrene's 10 s deadline: linear_routes gives up after this many solver rounds."""
 NO_USABLE_PATHS = "We could not find a usable set of paths."
-
-
-class RouteFailure(Exception):
-    """A getroutes failure: askrene's error code and message."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -93,25 +85,6 @@ class Flow:
 
 def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
-
-
-def add_fee(half: Half, amount: int) -> int:
-    """amount_msat_add_fee."""
-    return amount + half.base_fee + amount * half.fee_ppm // 1_000_000
-
-
-def sub_fee(amount_in: int, half: Half) -> int:
-    """amount_msat_sub_fee: the largest out whose out + fee(out) fits in ``amount_in``."""
-    if amount_in < half.base_fee:
-        return 0
-    out = (amount_in - half.base_fee) * 1_000_000 // (1_000_000 + half.fee_ppm)
-    if add_fee(half, out + 1) <= amount_in:
-        return out + 1
-    return out
-
-
-def fmt_msat(amount: int) -> str:
-    return f"{amount}msat"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -1036,14 +1009,14 @@ def _why_max_constrained(rq: RouteQuery, half: Half, amount: int) -> str:
     return text or "is constrained"
 
 
-def explain_failure(rq: RouteQuery, source: int, target: int, amount: int) -> RouteFailure:
+def explain_failure(rq: RouteQuery, source: int, target: int, amount: int) -> RpcFault:
     """Why no flow at all: not enough capacity at either end, or the first obstacle on the shortest path."""
     check = _check_capacity(rq, source, False, amount, "source")
     if check is not None:
-        return RouteFailure(PAY_INSUFFICIENT_FUNDS if check[1] else PAY_ROUTE_NOT_FOUND, check[0])
+        return RpcFault(PAY_INSUFFICIENT_FUNDS if check[1] else PAY_ROUTE_NOT_FOUND, check[0])
     check = _check_capacity(rq, target, True, amount, "destination")
     if check is not None:
-        return RouteFailure(PAY_DESTINATION_INSUFFICIENT_CAPACITY if check[1] else PAY_ROUTE_NOT_FOUND, check[0])
+        return RpcFault(PAY_DESTINATION_INSUFFICIENT_CAPACITY if check[1] else PAY_ROUTE_NOT_FOUND, check[0])
     view = rq.view
     # Fewest hops over every channel, usable or not (dijkstra with always_true / route_score_one).
     best: dict[int, Half] = {}
@@ -1059,7 +1032,7 @@ def explain_failure(rq: RouteQuery, source: int, target: int, amount: int) -> Ro
                     following.append(half.src)
         frontier = following
     if source not in best:
-        return RouteFailure(PAY_ROUTE_NOT_FOUND, "There is no connection between source and destination at all")
+        return RpcFault(PAY_ROUTE_NOT_FOUND, "There is no connection between source and destination at all")
     hops: list[Half] = []
     cur = source
     while cur != target:
@@ -1087,11 +1060,11 @@ def explain_failure(rq: RouteQuery, source: int, target: int, amount: int) -> Ro
             explanation = f"below htlc_minumum_msat ~{fmt_msat(half.htlc_min_fp)}"
         else:
             continue
-        return RouteFailure(
+        return RpcFault(
             PAY_ROUTE_NOT_FOUND,
             f"{NO_USABLE_PATHS} The shortest path is {path}, but {view.scid_dir(half.hid)} {explanation}",
         )
-    return RouteFailure(
+    return RpcFault(
         PAY_ROUTE_NOT_FOUND,
         f"Actually, I'm not sure why we didn't find the obvious route {path}: perhaps this is a bug?",
     )
@@ -1115,7 +1088,7 @@ def linear_routes(
         while amount_to_deliver > 0:
             iterations += 1
             if iterations > MAX_ITERATIONS:
-                raise RouteFailure(PAY_STOPPED_RETRYING, "linear_routes: timed out after deadline")
+                raise RpcFault(PAY_STOPPED_RETRYING, "linear_routes: timed out after deadline")
             if single_path or amount_to_deliver <= SINGLE_PATH_THRESHOLD:
                 new_flows = single_path_flow(rq, source, target, amount_to_deliver, mu, delay_feefactor)
             else:
@@ -1133,10 +1106,10 @@ def linear_routes(
                     mu = min(10 if mu == 1 else mu + 10, MU_MAX)
                     continue
                 if all_fees > feebudget:
-                    raise RouteFailure(PAY_ROUTE_TOO_EXPENSIVE, "Could not find route without excessive cost")
+                    raise RpcFault(PAY_ROUTE_TOO_EXPENSIVE, "Could not find route without excessive cost")
             if request.final_cltv + max(flow_delay(rq, f) for f in new_flows) > request.maxdelay:
                 if delay_feefactor > 10:
-                    raise RouteFailure(PAY_ROUTE_TOO_EXPENSIVE, "Could not find route without excessive delays")
+                    raise RpcFault(PAY_ROUTE_TOO_EXPENSIVE, "Could not find route without excessive delays")
                 delay_feefactor *= 2
                 continue
             all_fees = all_deliver = 0
@@ -1149,7 +1122,7 @@ def linear_routes(
             feebudget -= all_fees
             amount_to_deliver -= all_deliver
             if feebudget < 0 or amount_to_deliver < 0:
-                raise RouteFailure(
+                raise RpcFault(
                     PAY_ROUTE_NOT_FOUND,
                     "linear_routes: unexpected arithmetic operation failure on amount_msat",
                 )
@@ -1161,10 +1134,10 @@ def linear_routes(
         flows.sort(key=lambda f: -f.delivers)
         del flows[maxparts:]
         if not increase_flows(rq, flows, request.amount_msat, -1.0):
-            raise RouteFailure(PAY_ROUTE_NOT_FOUND, f"Failed to reduce {count} flows down to maxparts ({maxparts})")
+            raise RpcFault(PAY_ROUTE_NOT_FOUND, f"Failed to reduce {count} flows down to maxparts ({maxparts})")
         fee = sum(flow_fee(rq, f) for f in flows)
         if fee > request.maxfee_msat:
-            raise RouteFailure(
+            raise RpcFault(
                 PAY_ROUTE_TOO_EXPENSIVE,
                 f"After reducing the flows to {len(flows)} (i.e. maxparts), we had a fee of"
                 f" {fmt_msat(fee)}, greater than max of {fmt_msat(request.maxfee_msat)}.",
@@ -1243,10 +1216,7 @@ def solve_getroutes(node: SimNode, request: GetroutesRequest, *, include_depreca
     target = rq.view.node_idx(request.destination)
     if target is None:
         raise RpcFault(PAY_ROUTE_NOT_FOUND, f"Unknown destination node {request.destination}")
-    try:
-        flows, probability = linear_routes(rq, source, target, request, maxparts, single_path=maxparts == 1)
-    except RouteFailure as failure:
-        raise RpcFault(failure.code, failure.message) from None
+    flows, probability = linear_routes(rq, source, target, request, maxparts, single_path=maxparts == 1)
     return routes_json(
         rq, flows, probability, request.final_cltv, "auto.include_fees" in request.layers, include_deprecated
     )

@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import invalid_params
 from .info import channel_entry, check_label
 from .invoices import DEFAULT_EXPIRY, InvoiceBook, select_route_hints
-from .params import Param, bad_param, boolean, invalid_params, label, msat, msat_or_any, string, u16, u32, u64
+from .params import (
+    Param,
+    bad_param,
+    boolean,
+    label,
+    msat,
+    positive_msat_or_any,
+    string,
+    u16,
+    u32,
+    u64,
+)
 from .registry import CallContext, rpc_command
 
 
@@ -20,7 +32,7 @@ from .registry import CallContext, rpc_command
     "dev-sim-invoice",
     [
         Param("node", string, required=True),
-        Param("amount_msat", msat_or_any),
+        Param("amount_msat", positive_msat_or_any),
         Param("description", string, default=""),
         Param("expiry", u64, default=DEFAULT_EXPIRY),
         Param("label", label),
@@ -33,7 +45,7 @@ def dev_sim_invoice(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     book = node.component(InvoiceBook)
     if params["label"] is not None:
         check_label(book, payee.node_id, params["label"])
-    amount = params["amount_msat"] or None
+    amount = params["amount_msat"]
     hints = select_route_hints(
         node, payee.node_id, amount, rr_numbers=book.rr_numbers.setdefault(payee.node_id, {})
     )
@@ -61,6 +73,17 @@ def _direction(name: str, value: Any) -> int:
     raise bad_param(name, value, "should be 0 or 1")
 
 
+POLICY_PARAMS = (
+    ("base_fee_millisatoshi", "base_fee_msat"),
+    ("fee_per_millionth", "fee_ppm"),
+    ("delay", "cltv_delta"),
+    ("htlc_minimum_msat", "htlc_minimum_msat"),
+    ("htlc_maximum_msat", "htlc_maximum_msat"),
+    ("active", "enabled"),
+)
+"""dev-sim-channel's policy parameters (listchannels' names) -> the HalfChannel fields they set."""
+
+
 @rpc_command(
     "dev-sim-channel",
     [
@@ -80,7 +103,8 @@ def dev_sim_channel(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
 
     ``spendable_msat`` is what the source can still send (its balance less HTLCs in flight); the balance
     moves to or from the other side, so the capacity is conserved. Every change is checked before any is
-    made, and bumps ``last_update`` as a new channel_update would.
+    made. A policy change is a new channel_update (``last_update`` moves on, route finders see it); liquidity
+    is not gossiped, so changing only that leaves both alone (route finders read our own channels' live).
     """
     node = ctx.node
     scid = params["short_channel_id"]
@@ -116,18 +140,12 @@ def dev_sim_channel(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     if spendable is not None:
         half.balance_msat = spendable + half.inflight_msat
         other.balance_msat = channel.capacity_msat - half.balance_msat
-    for param, attribute in (
-        ("base_fee_millisatoshi", "base_fee_msat"),
-        ("fee_per_millionth", "fee_ppm"),
-        ("delay", "cltv_delta"),
-        ("htlc_minimum_msat", "htlc_minimum_msat"),
-        ("htlc_maximum_msat", "htlc_maximum_msat"),
-        ("active", "enabled"),
-    ):
-        if params[param] is not None:
-            setattr(half, attribute, params[param])
-    half.last_update = max(half.last_update + 1, node.now())
-    node.network.touch()
+    policy = {attribute: params[param] for param, attribute in POLICY_PARAMS if params[param] is not None}
+    if policy:
+        for attribute, value in policy.items():
+            setattr(half, attribute, value)
+        half.last_update = max(half.last_update + 1, node.now())
+        node.network.touch()
     return {**channel_entry(channel, direction), "spendable_msat": half.spendable_msat}
 
 
@@ -139,6 +157,5 @@ def dev_sim_node(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     target = node.find_node(params["id"], "id")
     if target.node_id == node.our_id:
         raise invalid_params(f"id: {params['id']} is our own node")
-    target.online = params["online"]
-    node.network.touch()
+    target.online = params["online"]  # not gossip: route finders read it live for our peers
     return {"id": target.node_id, "alias": target.alias, "online": target.online}

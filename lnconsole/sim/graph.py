@@ -12,7 +12,6 @@ touches so that a route search costs what the search visits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -71,6 +70,21 @@ class Half(NamedTuple):
     """``2 * channel index + direction``."""
     is_set: bool = True
     """False for a layer-created channel direction that no update has described yet (no gossip)."""
+
+
+def add_fee(half: Half, amount: int) -> int:
+    """``amount_msat_add_fee``: what must come in for ``amount`` to leave over this direction."""
+    return amount + half.base_fee + amount * half.fee_ppm // 1_000_000
+
+
+def sub_fee(amount_in: int, half: Half) -> int:
+    """``amount_msat_sub_fee``: the largest out whose out + fee(out) fits in ``amount_in``."""
+    if amount_in < half.base_fee:
+        return 0
+    out = (amount_in - half.base_fee) * 1_000_000 // (1_000_000 + half.fee_ppm)
+    if add_fee(half, out + 1) <= amount_in:
+        return out + 1
+    return out
 
 
 def fits_gossmap(base_fee: int, fee_ppm: int, delay: int) -> bool:
@@ -379,24 +393,26 @@ class GraphView:
         """Directions leaving ``idx``, in gossmap order, with this query's changes (patched on first use)."""
         if idx not in self.touched:
             return self.index.out_adj[idx]
-        patched = self._out_patch.get(idx)
-        if patched is None:
-            base = self.index.out_adj[idx] if idx < self.index.num_nodes else ()
-            extra = self._extra_out.get(idx, ())
-            patched = self._out_patch[idx] = self._patched(base, extra)
-        return patched
+        return self._patched(idx, self.index.out_adj, self._extra_out, self._out_patch)
 
     def in_adj(self, idx: int) -> tuple[Half, ...]:
         """Directions arriving at ``idx``, with this query's changes."""
         if idx not in self.touched:
             return self.index.in_adj[idx]
-        patched = self._in_patch.get(idx)
-        if patched is None:
-            base = self.index.in_adj[idx] if idx < self.index.num_nodes else ()
-            extra = self._extra_in.get(idx, ())
-            patched = self._in_patch[idx] = self._patched(base, extra)
-        return patched
+        return self._patched(idx, self.index.in_adj, self._extra_in, self._in_patch)
 
-    def _patched(self, base: Iterable[Half], extra: Iterable[Half]) -> tuple[Half, ...]:
-        mods = self.mods
-        return tuple([mods.get(h.hid, h) for h in base] + [mods[h.hid] for h in extra])
+    def _patched(
+        self,
+        idx: int,
+        index_adj: list[tuple[Half, ...]],
+        extra: dict[int, list[Half]],
+        patches: dict[int, tuple[Half, ...]],
+    ) -> tuple[Half, ...]:
+        """The index's adjacency of a touched node with the modified halves swapped in, then the added ones."""
+        patched = patches.get(idx)
+        if patched is None:
+            mods = self.mods
+            base = index_adj[idx] if idx < self.index.num_nodes else ()
+            patched = tuple([mods.get(h.hid, h) for h in base] + [mods[h.hid] for h in extra.get(idx, ())])
+            patches[idx] = patched
+        return patched

@@ -8,8 +8,8 @@ right type, chosen to stay consistent with what *is* modelled:
 
 - reserves are 0 (a CLN zero-reserve channel), so ``spendable_msat`` = ``to_us_msat`` less HTLCs in flight,
   which is the model's :attr:`HalfChannel.spendable_msat`; ``funding`` says the opener funded it all
-  (``pushed_msat`` 0, no ``psbt``); the payment counters are 0; ``htlcs`` lists what a registered
-  :data:`HTLC_VIEWS` function reports (nothing by default);
+  (``pushed_msat`` 0, no ``psbt``); ``htlcs`` and the ``out_*`` counters show the HTLCs our payments added
+  to the channel (nothing comes in: the simulated network only pays out of our node, so ``in_*`` stay 0);
 - ``listchannels`` shows only announced channels, as lightningd does since v24.02 (private channels appear in
   ``listpeerchannels`` only);
 - ``active`` in ``listchannels`` is the gossiped enable bit: a node going offline does not change it, as
@@ -23,12 +23,13 @@ right type, chosen to stay consistent with what *is* modelled:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
+    INVOICE_HINTS_GAVE_NO_ROUTES,
     INVOICE_LABEL_ALREADY_EXISTS,
+    INVOICE_PREIMAGE_ALREADY_EXISTS,
     LIGHTNINGD,
     RpcFault,
     invalid_params,
@@ -50,29 +51,30 @@ from .invoices import (
 from .node import SIM_VERSION
 from .params import (
     Param,
-    amount_to_msat,
     array,
     bad_param,
     boolean,
+    integer,
+    invstring,
     is_short_channel_id,
     label,
     node_id,
     one_of,
+    positive_msat_or_any,
     sha256,
     short_channel_id,
     string,
+    strip_lightning_prefix,
     token_text,
     u32,
     u64,
 )
+from .payments import COMMITMENT_BASE_WEIGHT, COMMITMENT_FEERATE_PERKW, DUST_LIMIT_MSAT, PaymentBook
 from .registry import CallContext, rpc_command
 
 if TYPE_CHECKING:
     from .network import Channel
     from .node import SimNode
-
-INVOICE_PREIMAGE_ALREADY_EXISTS = 901
-INVOICE_HINTS_GAVE_NO_ROUTES = 902
 
 LEGACY_VERSION = "v24.08-sim"
 """What a ``legacy`` node reports when no version was configured: a CLN that still has decodepay and an
@@ -93,25 +95,13 @@ REGTEST_PORT = 19846
 # Constants of lightningd's channel configuration on regtest (listpeerchannels).
 CHANNEL_TYPE = {"bits": [12, 22], "names": ["static_remotekey/even", "anchors/even"]}
 CHANNEL_FEATURES = ["option_static_remotekey", "option_anchors"]
-FEERATE = {"perkw": 3750, "perkb": 15000}
-LAST_TX_FEE_MSAT = 4545000
-DUST_LIMIT_MSAT = 546000
+FEERATE = {"perkw": COMMITMENT_FEERATE_PERKW, "perkb": 4 * COMMITMENT_FEERATE_PERKW}
+LAST_TX_FEE_MSAT = COMMITMENT_BASE_WEIGHT * COMMITMENT_FEERATE_PERKW // 1000 * 1000
+"""The commitment transaction's fee at that feerate (4220 sat, as the sendpay transcripts show it)."""
 MAX_HTLC_VALUE_IN_FLIGHT_MSAT = 2**64 - 1
 TO_SELF_DELAY = 6
 MAX_ACCEPTED_HTLCS = 483
 MAX_LABEL_BYTES = 128
-
-HtlcView = Callable[["SimNode", "Channel"], list[dict[str, Any]]]
-HTLC_VIEWS: list[HtlcView] = []
-"""Functions listing a channel's HTLCs in listpeerchannels' ``htlcs`` shape (direction, id, amount_msat,
-expiry, payment_hash, state). The module that moves HTLCs registers one with :func:`register_htlc_view`;
-without one, ``htlcs`` is empty."""
-
-
-def register_htlc_view(view: HtlcView) -> HtlcView:
-    HTLC_VIEWS.append(view)
-    return view
-
 
 def node_version(node: SimNode) -> str:
     """getinfo's ``version``: the configured one, or an older CLN's for the ``legacy`` generation."""
@@ -238,6 +228,8 @@ def peer_channel(node: SimNode, channel: Channel) -> dict[str, Any]:
     close_to = "5120" + _derived("close_to", us, scid).hex()
     currency = CURRENCY_BY_NETWORK.get(node.network_name, "bcrt")
     initial_to_us = channel.capacity_msat if opener_local else 0
+    payments = node.component(PaymentBook)
+    stats = payments.channel_stats(scid)
 
     entry: dict[str, Any] = {"peer_id": peer, "peer_connected": connected}
     if connected:
@@ -314,11 +306,11 @@ def peer_channel(node: SimNode, channel: Channel) -> dict[str, Any]:
             "in_offered_msat": 0,
             "in_payments_fulfilled": 0,
             "in_fulfilled_msat": 0,
-            "out_payments_offered": 0,
-            "out_offered_msat": 0,
-            "out_payments_fulfilled": 0,
-            "out_fulfilled_msat": 0,
-            "htlcs": [htlc for view in HTLC_VIEWS for htlc in view(node, channel)],
+            "out_payments_offered": stats.offered,
+            "out_offered_msat": stats.offered_msat,
+            "out_payments_fulfilled": stats.fulfilled,
+            "out_fulfilled_msat": stats.fulfilled_msat,
+            "htlcs": [htlc.to_json() for htlc in payments.offered_htlcs(scid)],
         }
     )
     return entry
@@ -434,13 +426,6 @@ def listnodes(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
 # decode, decodepay
 
 
-def _strip_lightning(text: str) -> str | None:
-    """tok_pull(..., "lightning:"): the rest after a lower- or upper-case ``lightning:``, else None."""
-    if text.startswith("lightning:") or text.startswith("LIGHTNING:"):
-        return text[len("lightning:") :]
-    return None
-
-
 def _pull(text: str, prefix: str) -> str | None:
     if text.startswith(prefix) or text.startswith(prefix.upper()):
         return text[len(prefix) :]
@@ -473,7 +458,7 @@ def _decodable(name: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, str):
         raise bad_param(name, value, "Unparsable string")
     text, token = value, token_text(value)
-    stripped = _strip_lightning(value)
+    stripped = strip_lightning_prefix(value)
     if stripped is not None:
         text, token = stripped, token[len("lightning:") :]
     likely = looks_like_bolt11(text)
@@ -490,16 +475,9 @@ def decode(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     return params["string"]
 
 
-def _invstring(name: str, value: Any) -> str:
-    """param_invstring: any token, ``lightning:`` dropped, lower-cased."""
-    text = value if isinstance(value, str) else token_text(value)
-    stripped = _strip_lightning(text)
-    return (stripped if stripped is not None else text).lower()
-
-
 @rpc_command(
     "decodepay",
-    [Param("bolt11", _invstring, required=True), Param("description", string)],
+    [Param("bolt11", invstring, required=True), Param("description", string)],
     generation="legacy",
 )
 def decodepay(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -514,16 +492,6 @@ def decodepay(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------------------------
 # invoice, listinvoices
-
-
-def _positive_msat_or_any(name: str, value: Any) -> int | None:
-    if value == "any":
-        return None
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    amount = amount_to_msat(text) if isinstance(text, str) else None
-    if not amount:
-        raise bad_param(name, value, "should be positive msat or 'any'")
-    return amount
 
 
 def _preimage(name: str, value: Any) -> str:
@@ -543,18 +511,6 @@ def _chanhints(name: str, value: Any) -> tuple[bool, list[str] | None]:
                 raise bad_param(name, item, "should be a short channel id")
         return True, list(value)
     return True, [short_channel_id(name, value)]
-
-
-def _number(name: str, value: Any) -> int:
-    """param_number: an unsigned 32-bit integer (``cltv``)."""
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.isdigit():
-        number = int(value)
-    if number is None or not 0 <= number < 2**32:
-        raise bad_param(name, value, "should be an integer")
-    return number
 
 
 def _dev_routes(routes: list[Any]) -> list[list[dict[str, object]]]:
@@ -601,14 +557,14 @@ WARNINGS = (
 @rpc_command(
     "invoice",
     [
-        Param("amount_msat", _positive_msat_or_any, required=True),
+        Param("amount_msat", positive_msat_or_any, required=True),
         Param("label", label, required=True),
         Param("description", string, required=True),
         Param("expiry", u64, default=DEFAULT_EXPIRY),
         Param("fallbacks", array),
         Param("preimage", _preimage),
         Param("exposeprivatechannels", _chanhints),
-        Param("cltv", _number, default=MIN_FINAL_CLTV_EXPIRY),
+        Param("cltv", integer, default=MIN_FINAL_CLTV_EXPIRY),
         Param("deschashonly", boolean, default=False),
         Param("dev-routes", array),
     ],
@@ -772,9 +728,7 @@ def deprecations(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = [
-    "HTLC_VIEWS",
     "channel_entry",
     "check_label",
     "peer_channel",
-    "register_htlc_view",
 ]

@@ -31,6 +31,8 @@ from bolt11.models.tags import TagChar, Tags
 from coincurve import PublicKey
 from coincurve.ecdsa import cdata_to_der, deserialize_recoverable, recoverable_convert
 
+from .params import U64_MAX, int_to_scid
+
 if TYPE_CHECKING:
     from .network import Channel
     from .node import SimNode
@@ -79,7 +81,6 @@ MULTIPLIERS = (
     ("n", 10 * MSAT_PER_BTC // 10**9),
     ("p", 1),
 )
-U64_MASK = 2**64 - 1
 
 
 @dataclass
@@ -359,15 +360,6 @@ def _fallback_bits(script: bytes) -> Bits:
     return pack("uint:5", version) + Bits(bytes=program)
 
 
-def scid_to_int(short_channel_id: str) -> int:
-    block, tx, out = (int(part) for part in short_channel_id.split("x"))
-    return block << 40 | tx << 16 | out
-
-
-def int_to_scid(value: int) -> str:
-    return f"{value >> 40}x{(value >> 16) & 0xFFFFFF}x{value & 0xFFFF}"
-
-
 # ------------------------------------------------------------------------------------------------------------
 # Reading BOLT 11, as common/bolt11.c does
 
@@ -640,11 +632,11 @@ def _parse_amount(amount: str) -> int | None:
             amount = amount[:-1]
             break
     digits = len(amount) - len(amount.lstrip("0123456789"))
-    if digits and int(amount[:digits]) > U64_MASK:
+    if digits and int(amount[:digits]) > U64_MAX:
         raise Bolt11Error(f"Invalid amount '{amount}'")
     if not amount or digits < len(amount):
         raise Bolt11Error(f"Invalid amount postfix '{amount[digits:]}'")
-    pico = (int(amount) * m10) & U64_MASK
+    pico = (int(amount) * m10) & U64_MAX
     if pico % 10:
         raise Bolt11Error(f"Invalid sub-millisatoshi amount '{amount}p'")
     return pico // 10
@@ -937,6 +929,12 @@ def select_route_hints(
 # The invoice store
 
 
+def invoice_secret(preimage: bytes) -> str:
+    """lightningd's ``invoice_secret``: the payment_secret derives from the preimage (first bit flipped, SHA256)."""
+    modified = bytes([preimage[0] ^ 1]) + preimage[1:]
+    return hashlib.sha256(modified).hexdigest()
+
+
 class InvoiceBook:
     """Every node's invoices, by (payee, payment_hash) and by (payee, label)."""
 
@@ -966,9 +964,11 @@ class InvoiceBook:
     ) -> SimInvoice:
         """Issue and remember a signed invoice of ``payee`` (a node id of the network)."""
         node = self.node.network.nodes[payee]
+        # Random, as lightningd draws it: no two runs should share payment hashes (the seed shapes the network,
+        # not the payments made on it).
         preimage_bytes = bytes.fromhex(preimage) if preimage else os.urandom(32)
         payment_hash = hashlib.sha256(preimage_bytes).hexdigest()
-        payment_secret = os.urandom(32).hex()
+        payment_secret = invoice_secret(preimage_bytes)
         created_at = self.node.now()
         index = self._next_index.get(payee, 0) + 1
         self._next_index[payee] = index

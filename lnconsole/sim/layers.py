@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import invalid_params
 from .params import (
+    U64_MAX,
     Param,
+    any_string,
     bad_param,
     boolean,
     msat,
     node_id,
     short_channel_id,
     short_channel_id_dir,
-    token_text,
     u16,
     u32,
 )
@@ -38,7 +39,6 @@ AUTO_LAYERS = ("auto.localchans", "auto.sourcefree", "auto.include_fees")
 """Built-in layer names getroutes accepts without their being created."""
 INTERNAL_TIMESTAMP = 2**64 - 1
 """Timestamp askrene gives the constraints it makes itself (auto.localchans); listlayers hides them."""
-U64_MAX = 2**64 - 1
 
 
 @dataclass
@@ -59,6 +59,17 @@ class CreatedChannel:
         }
 
 
+UPDATE_FIELDS = (
+    "enabled",
+    "htlc_minimum_msat",
+    "htlc_maximum_msat",
+    "fee_base_msat",
+    "fee_proportional_millionths",
+    "cltv_expiry_delta",
+)
+"""What askrene-update-channel can set, in listlayers' order."""
+
+
 @dataclass
 class ChannelUpdate:
     """Fields that override one channel direction's gossip (None = keep gossip's)."""
@@ -73,28 +84,14 @@ class ChannelUpdate:
     cltv_expiry_delta: int | None = None
 
     def merge(self, other: ChannelUpdate) -> None:
-        for name in (
-            "enabled",
-            "htlc_minimum_msat",
-            "htlc_maximum_msat",
-            "fee_base_msat",
-            "fee_proportional_millionths",
-            "cltv_expiry_delta",
-        ):
+        for name in UPDATE_FIELDS:
             value = getattr(other, name)
             if value is not None:
                 setattr(self, name, value)
 
     def to_json(self) -> dict[str, Any]:
         result: dict[str, Any] = {"short_channel_id_dir": f"{self.short_channel_id}/{self.direction}"}
-        for name in (
-            "enabled",
-            "htlc_minimum_msat",
-            "htlc_maximum_msat",
-            "fee_base_msat",
-            "fee_proportional_millionths",
-            "cltv_expiry_delta",
-        ):
+        for name in UPDATE_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 result[name] = value
@@ -259,11 +256,6 @@ class LayerStore:
 
 # ------------------------------------------------------------------------------------------------------------
 # Commands
-
-
-def any_string(name: str, value: Any) -> str:
-    """param_string: any token, as its text (strings without their quotes)."""
-    return value if isinstance(value, str) else token_text(value)
 
 
 def _known_layer(ctx: CallContext, params: dict[str, Any], name: str = "layer") -> Layer:

@@ -121,7 +121,8 @@ class Network:
     channels: dict[str, Channel] = field(default_factory=dict)
     by_node: dict[str, list[Channel]] = field(default_factory=dict)
     gossip_version: int = 0
-    """Bumped on every change a route finder caches on (topology, policy, enabled, online)."""
+    """Bumped on every change a route finder caches on: topology and each direction's gossiped policy (fees,
+    delay, htlc limits, enabled). Liquidity and whether a node is online are not gossip: nothing caches them."""
 
     def add_node(self, node: Node) -> Node:
         self.nodes[node.node_id] = node

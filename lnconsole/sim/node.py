@@ -60,9 +60,10 @@ class SimNode:
         self.network_name = network_name
         self.clock = clock
         self.rng = random.Random(self.config.seed)
-        self.loop: asyncio.AbstractEventLoop | None = None
         self._components: dict[type, Any] = {}
-        self._aliases: dict[str, str] | None = None
+        self._aliases: dict[str, str] = {}
+        self._aliases_of = -1
+        """How many nodes ``_aliases`` was built from (nodes are only ever added)."""
 
     @property
     def us(self) -> Node:
@@ -81,20 +82,26 @@ class SimNode:
         return instance
 
     def find_node(self, id_or_alias: str, param: str = "node") -> Node:
-        """A node by id or by alias (dev-sim commands accept both); -32602 naming ``param`` when unknown."""
+        """A node by id or by alias (dev-sim commands accept both); -32602 naming ``param`` when unknown.
+
+        Aliases need not be unique (real graphs repeat them): the first node that has it wins.
+        """
         node = self.network.nodes.get(id_or_alias.lower()) if is_node_id(id_or_alias) else None
         if node is None:
-            if self._aliases is None or len(self._aliases) != len(self.network.nodes):
-                self._aliases = {n.alias: n.node_id for n in self.network.nodes.values()}
+            if self._aliases_of != len(self.network.nodes):
+                self._aliases = {}
+                for each in self.network.nodes.values():
+                    self._aliases.setdefault(each.alias, each.node_id)
+                self._aliases_of = len(self.network.nodes)
             node_id = self._aliases.get(id_or_alias)
             node = self.network.nodes.get(node_id) if node_id else None
         if node is None:
             raise invalid_params(f"{param}: unknown node '{id_or_alias}'")
         return node
 
-    def sleep(self, seconds: float) -> asyncio.Future[None] | Any:
-        """Await this to let simulated time pass (hop delays, MPP timeout)."""
-        return asyncio.sleep(seconds)
+    async def sleep(self, seconds: float) -> None:
+        """Await this to let simulated time pass (hop delays)."""
+        await asyncio.sleep(seconds)
 
 
 __all__ = ["RpcFault", "SimConfig", "SimNode"]

@@ -21,6 +21,8 @@ from .errors import invalid_params
 Parser = Callable[[str, Any], Any]
 """A parser takes the parameter's name and its JSON value, and returns the parsed value or raises RpcFault."""
 
+U64_MAX = 2**64 - 1
+
 
 @dataclass(frozen=True)
 class Param:
@@ -101,34 +103,52 @@ def amount_to_msat(text: str) -> int | None:
     return value if value < 2**64 else None
 
 
+def amount_token(value: Any) -> int | None:
+    """A JSON token as an amount in msat: a number, or a string ``amount_to_msat`` reads; None otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return amount_to_msat(value) if isinstance(value, str) else None
+
+
+def fmt_msat(amount: int) -> str:
+    """``fmt_amount_msat``: how lightningd writes an amount in its messages."""
+    return f"{amount}msat"
+
+
 def msat(name: str, value: Any) -> int:
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    result = amount_to_msat(text) if isinstance(text, str) else None
+    result = amount_token(value)
     if result is None:
         raise bad_param(name, value, "should be a millisatoshi amount")
     return result
 
 
-def msat_or_any(name: str, value: Any) -> int | None:
+def positive_msat_or_any(name: str, value: Any) -> int | None:
+    """``param_positive_msat_or_any`` (invoice amounts): None for ``any``; zero is refused."""
     if value == "any":
         return None
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    result = amount_to_msat(text) if isinstance(text, str) else None
-    if result is None:
+    result = amount_token(value)
+    if not result:
         raise bad_param(name, value, "should be positive msat or 'any'")
     return result
+
+
+def digits_token(value: Any) -> int | None:
+    """An unsigned integer token as ``json_to_u64`` reads it: a JSON number or a string of ASCII digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isdigit() and value.isascii():
+        return int(value)
+    return None
 
 
 def _unsigned(bits: int, words: str) -> Parser:
     limit = 2**bits
 
     def parse(name: str, value: Any) -> int:
-        number: int | None = None
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        elif isinstance(value, str) and value.isdigit():
-            number = int(value)
-        if number is None or not 0 <= number < limit:
+        number = digits_token(value)
+        if number is None or number >= limit:
             raise bad_param(name, value, f"should be an unsigned {words} integer")
         return number
 
@@ -140,21 +160,37 @@ u32 = _unsigned(32, "32 bit")
 u64 = _unsigned(64, "64 bit")
 
 
-def number(name: str, value: Any) -> float:
-    """A non-negative floating-point number (riskfactor, fuzzpercent)."""
-    try:
-        result = float(value) if not isinstance(value, bool) else -1.0
-    except (TypeError, ValueError):
-        result = -1.0
-    if result < 0 or result != result:
-        raise bad_param(name, value, "should be a non-negative floating-point number")
-    return result
+def integer(name: str, value: Any) -> int:
+    """``param_number``: an unsigned 32-bit integer, worded "should be an integer" (timeouts, cltv, maxhops)."""
+    number = digits_token(value)
+    if number is None or number >= 2**32:
+        raise bad_param(name, value, "should be an integer")
+    return number
 
 
 def string(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise bad_param(name, value, "should be a string (without \\u)")
     return value
+
+
+def any_string(name: str, value: Any) -> str:
+    """``param_string`` where any token is taken: strings without their quotes, other tokens as their text."""
+    return value if isinstance(value, str) else token_text(value)
+
+
+def strip_lightning_prefix(text: str) -> str | None:
+    """``has_lightning_prefix``: the rest after ``lightning:`` or ``LIGHTNING:`` (BOLT 11's URI scheme), else None."""
+    if text.startswith(("lightning:", "LIGHTNING:")):
+        return text[len("lightning:") :]
+    return None
+
+
+def invstring(name: str, value: Any) -> str:
+    """``param_invstring``: any token, made canonical (``to_canonical_invstr``: prefix dropped, lower case)."""
+    text = any_string(name, value)
+    stripped = strip_lightning_prefix(text)
+    return (text if stripped is None else stripped).lower()
 
 
 def label(name: str, value: Any) -> str:
@@ -225,6 +261,16 @@ def short_channel_id(name: str, value: Any) -> str:
     return value
 
 
+def scid_to_int(short_channel_id: str) -> int:
+    """The 8-byte wire form of a short_channel_id (block << 40 | tx << 16 | output)."""
+    block, tx, out = (int(part) for part in short_channel_id.split("x"))
+    return (block << 40) | (tx << 16) | out
+
+
+def int_to_scid(value: int) -> str:
+    return f"{value >> 40}x{(value >> 16) & 0xFFFFFF}x{value & 0xFFFF}"
+
+
 def split_scid_dir(value: Any) -> tuple[str, int] | None:
     """``103x1x0/1`` -> ("103x1x0", 1), or None when it is not a short_channel_id_dir."""
     if not isinstance(value, str) or "/" not in value:
@@ -248,17 +294,6 @@ def array(name: str, value: Any) -> list[Any]:
     return value
 
 
-def array_of(item: Parser, should_be: str = "should be an array") -> Parser:
-    """An array whose items each go through ``item`` (named ``name[i]`` in errors)."""
-
-    def parse(name: str, value: Any) -> list[Any]:
-        if not isinstance(value, list):
-            raise bad_param(name, value, should_be)
-        return [item(f"{name}[{i}]", entry) for i, entry in enumerate(value)]
-
-    return parse
-
-
 def one_of(*choices: str, should_be: str) -> Parser:
     def parse(name: str, value: Any) -> str:
         if value not in choices:
@@ -267,6 +302,3 @@ def one_of(*choices: str, should_be: str) -> Parser:
 
     return parse
 
-
-def anything(name: str, value: Any) -> Any:
-    return value

@@ -29,6 +29,7 @@ from .errors import (
     LIGHTNINGD,
     PAY_DESTINATION_PERM_FAIL,
     PAY_IN_PROGRESS,
+    PAY_INVOICE_REQUEST_INVALID,
     PAY_NO_SUCH_PAYMENT,
     PAY_RHASH_ALREADY_USED,
     PAY_TRY_OTHER_ROUTE,
@@ -40,18 +41,23 @@ from .invoices import MIN_FINAL_CLTV_EXPIRY, Bolt11Error, InvoiceBook, SimInvoic
 from .network import Channel, HalfChannel, direction_between
 from .params import (
     Param,
-    amount_to_msat,
+    amount_token,
+    any_string,
     bad_param,
     boolean,
+    digits_token,
+    fmt_msat,
     hex_string,
+    integer,
+    invstring,
     is_node_id,
     is_short_channel_id,
     msat,
+    scid_to_int,
     secret,
     sha256,
     split_scid_dir,
     string,
-    token_text,
     u32,
     u64,
 )
@@ -61,8 +67,6 @@ if TYPE_CHECKING:
     from .node import SimNode
 
 log = logging.getLogger(__name__)
-
-PAY_INVOICE_REQUEST_INVALID = 212
 
 # ---------------------------------------------------------------------------------------------------------
 # BOLT 4 failure messages
@@ -118,11 +122,14 @@ TLV_PAYLOAD_PAYMENT_METADATA = 16
 ROUTING_INFO_SIZE = 1300
 """Bytes of hop payloads an onion carries (BOLT 4): longer routes cannot be sent."""
 
-# Regtest lightningd's commitment numbers (listpeerchannels: feerate perkw 3755, last_tx_fee 4220 sat for the
-# anchor commitment's 1124 weight units), for channeld's "Capacity exceeded - HTLC fee" wording.
+# Regtest lightningd's commitment numbers (listpeerchannels in the sendpay transcripts: feerate perkw 3755,
+# last_tx_fee 4220 sat for the anchor commitment's 1124 weight units), for channeld's "Capacity exceeded - HTLC
+# fee" wording and for listpeerchannels.
 COMMITMENT_FEERATE_PERKW = 3755
 COMMITMENT_BASE_WEIGHT = 1124
 HTLC_OUTPUT_WEIGHT = 172
+DUST_LIMIT_MSAT = 546_000
+"""Our channels' dust limit (listpeerchannels ``dust_limit_msat``): smaller HTLCs are trimmed."""
 
 CHAIN_HASHES = {
     "regtest": "06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f",
@@ -147,11 +154,6 @@ def _u32(value: int) -> bytes:
 
 def _u64(value: int) -> bytes:
     return value.to_bytes(8, "big")
-
-
-def scid_to_int(short_channel_id: str) -> int:
-    block, tx, out = (int(part) for part in short_channel_id.split("x"))
-    return (block << 40) | (tx << 16) | out
 
 
 def failure_code(failmsg: bytes) -> int:
@@ -352,6 +354,43 @@ Outcome = str | bytes
 """What comes back to a part's sender from downstream: the preimage (hex) or a BOLT 4 failure message."""
 
 
+@dataclass(frozen=True)
+class OfferedHtlc:
+    """An HTLC we added to one of our channels, listed by listpeerchannels (``htlcs``) until it resolves."""
+
+    short_channel_id: str
+    htlc_id: int
+    """Per channel, counting up from 0 (lightningd's ``htlc_out`` key)."""
+    amount_msat: int
+    expiry: int
+    payment_hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        """``json_add_htlcs`` for an outgoing HTLC, committed on both sides."""
+        entry: dict[str, Any] = {
+            "direction": "out",
+            "id": self.htlc_id,
+            "amount_msat": self.amount_msat,
+            "expiry": self.expiry,
+            "payment_hash": self.payment_hash,
+            "state": "SENT_ADD_ACK_REVOCATION",
+        }
+        if self.amount_msat < DUST_LIMIT_MSAT:
+            # htlc_is_trimmed: with zero-fee HTLC transactions (anchors), below the dust limit.
+            entry["local_trimmed"] = True
+        return entry
+
+
+@dataclass
+class ChannelStats:
+    """What listpeerchannels counts of the HTLCs we offered on one channel (``out_payments_offered`` ...)."""
+
+    offered: int = 0
+    offered_msat: int = 0
+    fulfilled: int = 0
+    fulfilled_msat: int = 0
+
+
 @dataclass(eq=False)
 class HtlcSet:
     """The parts of one payment a payee holds until their sum reaches the total (``struct htlc_set``)."""
@@ -379,17 +418,6 @@ def _either(name: str, hop: Any, first: str, second: str) -> Any:
     raise bad_param(name, hop, f"must have either {first} or {second}")
 
 
-def _token_digits(value: Any) -> int | None:
-    """An unsigned integer token as ``json_to_u64`` reads it: a JSON number or a string of digits."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, str) and value.isdigit() and value.isascii():
-        return int(value)
-    return None
-
-
 def route_hops(name: str, value: Any) -> list[RouteHop]:
     """``param_route_hops``: old names (id, channel, amount_msat, delay) or v26.06's; others ignored."""
     if not isinstance(value, list):
@@ -409,38 +437,15 @@ def route_hops(name: str, value: Any) -> list[RouteHop]:
             raise bad_param(name, member, "bad node_id")
         node_id = member.lower()
         member = _either(name, hop, "amount_out_msat", "amount_msat")
-        text = str(member) if isinstance(member, int) and not isinstance(member, bool) else member
-        amount = amount_to_msat(text) if isinstance(text, str) else None
+        amount = amount_token(member)
         if amount is None:
             raise bad_param(name, member, "bad amount")
         member = _either(name, hop, "cltv_out", "delay")
-        delay = _token_digits(member)
+        delay = digits_token(member)
         if delay is None or delay >= 2**32:
             raise bad_param(name, member, "bad cltv_out/delay")
         hops.append(RouteHop(node_id, scid, amount, delay))
     return hops
-
-
-def invstring(name: str, value: Any) -> str:
-    """``param_invstring``: any token, made canonical (lower case, no ``lightning:`` prefix)."""
-    text = value if isinstance(value, str) else token_text(value)
-    text = text.strip()
-    if text.lower().startswith("lightning:"):
-        text = text[len("lightning:") :]
-    return text.lower()
-
-
-def any_string(name: str, value: Any) -> str:
-    """``param_string``: any token, as its text."""
-    return value if isinstance(value, str) else token_text(value)
-
-
-def integer(name: str, value: Any) -> int:
-    """``param_number`` (waitsendpay's timeout): an unsigned int, worded "should be an integer"."""
-    number = _token_digits(value)
-    if number is None or number >= 2**32:
-        raise bad_param(name, value, "should be an integer")
-    return number
 
 
 def payment_status(name: str, value: Any) -> str:
@@ -471,10 +476,6 @@ def decode_invstring_hash(text: str) -> str:
         raise invalid_params(f"Invalid invstring: {failure}") from None
 
 
-def fmt_msat(amount: int) -> str:
-    return f"{amount}msat"
-
-
 # --------------------------------------------------------------------------------------------------------
 # The payment book
 
@@ -497,6 +498,11 @@ class PaymentBook:
         self._waiters: dict[tuple[str, int, int], list[asyncio.Future[dict[str, Any]]]] = {}
         self._htlc_sets: dict[tuple[str, str], HtlcSet] = {}
         self._htlc_counts: dict[str, int] = {}
+        """HTLCs in flight per channel (both directions): the commitment fee channeld quotes grows with them."""
+        self._offered: dict[int, OfferedHtlc] = {}
+        """The HTLC each part in flight holds on our first channel, by the part's created_index."""
+        self._next_htlc_id: dict[str, int] = {}
+        self._stats: dict[str, ChannelStats] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -----------------------------------------------------------------------------------------------------
@@ -726,6 +732,7 @@ class PaymentBook:
             refused = f"Capacity exceeded - HTLC fee: {self._htlc_fee_sat(channel)}sat"
         else:
             self._reserve(channel, direction, hops[0].amount_msat)
+            self._offer(payment, channel.short_channel_id, hops[0].amount_msat, base_expiry + hops[0].delay)
         self._spawn(
             self._move_part(
                 payment,
@@ -813,6 +820,32 @@ class PaymentBook:
         htlcs = self._htlc_counts.get(channel.short_channel_id, 0) + 1
         return (COMMITMENT_BASE_WEIGHT + HTLC_OUTPUT_WEIGHT * htlcs) * COMMITMENT_FEERATE_PERKW // 1000
 
+    def _offer(self, payment: SendPay, short_channel_id: str, amount: int, expiry: int) -> None:
+        """Our channeld added the part's HTLC to our channel: listpeerchannels shows it and counts it."""
+        htlc_id = self._next_htlc_id.get(short_channel_id, 0)
+        self._next_htlc_id[short_channel_id] = htlc_id + 1
+        self._offered[payment.created_index] = OfferedHtlc(
+            short_channel_id, htlc_id, amount, expiry, payment.payment_hash
+        )
+        stats = self._stats.setdefault(short_channel_id, ChannelStats())
+        stats.offered += 1
+        stats.offered_msat += amount
+
+    def _resolve_offered(self, payment: SendPay, fulfilled: bool) -> None:
+        """The part's HTLC on our channel was fulfilled or failed: it leaves ``htlcs``."""
+        htlc = self._offered.pop(payment.created_index, None)
+        if htlc is not None and fulfilled:
+            stats = self._stats[htlc.short_channel_id]
+            stats.fulfilled += 1
+            stats.fulfilled_msat += htlc.amount_msat
+
+    def offered_htlcs(self, short_channel_id: str) -> list[OfferedHtlc]:
+        """The HTLCs in flight that we offered on one of our channels, oldest first."""
+        return [htlc for htlc in self._offered.values() if htlc.short_channel_id == short_channel_id]
+
+    def channel_stats(self, short_channel_id: str) -> ChannelStats:
+        return self._stats.get(short_channel_id) or ChannelStats()
+
     def _reserve(self, channel: Channel, direction: int, amount: int) -> None:
         channel.halves[direction].inflight_msat += amount
         self._htlc_counts[channel.short_channel_id] = self._htlc_counts.get(channel.short_channel_id, 0) + 1
@@ -833,9 +866,27 @@ class PaymentBook:
         half.balance_msat = max(0, half.balance_msat - amount)
         channel.halves[1 - direction].balance_msat += amount
 
-    async def _move_part(
+    async def _move_part(self, payment: SendPay, *steps: Any) -> None:
+        """Carry one part's HTLC to the payee and its answer back (:meth:`_move_htlc`).
+
+        A simulator bug on the way must not leave the part pending forever, with waitsendpay callers waiting:
+        it is logged and the part fails as a local temporary_channel_failure.
+        """
+        held: list[tuple[Channel, int, int]] = []
+        try:
+            await self._move_htlc(payment, held, *steps)
+        except Exception:
+            log.exception("payment part %s failed inside the simulator", payment.created_index)
+            while held:
+                self._unreserve(*held.pop())
+            if payment.status == "pending":
+                self._resolve_offered(payment, fulfilled=False)
+                self._local_failure(payment, WIRE_TEMPORARY_CHANNEL_FAILURE, "Internal error in the simulator")
+
+    async def _move_htlc(
         self,
         payment: SendPay,
+        held: list[tuple[Channel, int, int]],
         hops: list[RouteHop],
         first: Channel,
         first_direction: int,
@@ -843,11 +894,11 @@ class PaymentBook:
         payment_secret: str | None,
         has_metadata: bool,
     ) -> None:
-        """Carry one part's HTLC to the payee and its answer back."""
+        """Hop by hop out, then back; ``held`` lists the reservations not yet released (the first is sendpay's)."""
         if refused is not None:
             self._local_failure(payment, WIRE_TEMPORARY_CHANNEL_FAILURE, refused)
             return
-        held: list[tuple[Channel, int, int]] = [(first, first_direction, hops[0].amount_msat)]
+        held.append((first, first_direction, hops[0].amount_msat))  # reserved by sendpay; released on the way back
         base_expiry = self.node.blockheight + 1
         await self._hop()
         at = first.peer_of(self.node.our_id)
@@ -876,9 +927,10 @@ class PaymentBook:
         if isinstance(outcome, bytes):
             await self._fail_back(payment, held, len(hops) - 1, outcome)
         else:
-            for channel, direction, amount in reversed(held):
+            while held:
                 await self._hop()
-                self._settle(channel, direction, amount)
+                self._settle(*held.pop())
+            self._resolve_offered(payment, fulfilled=True)
             self._succeeded(payment, outcome)
 
     def _forward(
@@ -1023,9 +1075,10 @@ class PaymentBook:
         self, payment: SendPay, held: list[tuple[Channel, int, int]], origin: int, failmsg: bytes
     ) -> None:
         """The failure crosses every hop back to us, releasing each reservation on the way."""
-        for channel, direction, amount in reversed(held):
+        while held:
             await self._hop()
-            self._unreserve(channel, direction, amount)
+            self._unreserve(*held.pop())
+        self._resolve_offered(payment, fulfilled=False)
         self._remote_failure(payment, failmsg, origin)
 
     # -----------------------------------------------------------------------------------------------------
@@ -1424,6 +1477,8 @@ def listpays(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
 
 __all__ = [
     "FAILCODE_NAMES",
+    "ChannelStats",
+    "OfferedHtlc",
     "PaymentBook",
     "RouteHop",
     "RoutingFailure",

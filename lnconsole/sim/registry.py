@@ -45,7 +45,9 @@ class Command:
     params: tuple[Param, ...]
     handler: Handler
     deprecated: bool = False
-    """Answered only while deprecated APIs are on (``getroute`` in v26.06)."""
+    """Answered only while deprecated APIs are on (``getroute``, deprecated in v26.06). A ``legacy`` node applies
+    it too, although v24.08 had not deprecated getroute yet: ``--legacy --no-deprecated-apis`` is how a test
+    gets a node with neither getroutes nor getroute."""
     generation: str = "any"
     """``current`` (v26.06 only, e.g. ``getroutes``), ``legacy`` (old nodes only, e.g. ``decodepay``) or ``any``."""
     raw_params: bool = False

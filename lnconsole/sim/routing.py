@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .askrene import GetroutesRequest, solve_getroutes
-from .errors import JSONRPC2_INVALID_PARAMS, PAY_ROUTE_NOT_FOUND, RpcFault, invalid_params
-from .graph import GraphView, Half, RoutingGraph, local_channels
+from .errors import PAY_ROUTE_NOT_FOUND, PAY_USER_ERROR, RpcFault, invalid_params
+from .graph import GraphView, Half, RoutingGraph, add_fee, local_channels
 from .layers import AUTO_LAYERS, LayerStore
-from .params import Param, bad_param, is_node_id, msat, node_id, split_scid_dir, token_text, u32
+from .params import Param, bad_param, integer, is_node_id, msat, node_id, split_scid_dir, token_text, u32
 from .registry import CallContext, rpc_command
 
 ROUTING_MAX_HOPS = 20
@@ -27,7 +27,6 @@ BLOCKS_PER_YEAR = 52596
 """365.25 * 24 * 60 / 10, as common/dijkstra.c prices risk."""
 SCORE_LIMIT = 1 << 64
 MAXDELAY_ALLOWED = 2016
-PAY_USER_ERROR = 217
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -46,18 +45,6 @@ def millionths(name: str, value: Any) -> int:
     if result >= 1 << 64:
         raise bad_param(name, value, "should be a non-negative floating-point number")
     return result
-
-
-def integer(name: str, value: Any) -> int:
-    """param_number: an unsigned 32-bit integer, worded ``should be an integer``."""
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.isdigit() and value.isascii():
-        number = int(value)
-    if number is None or not 0 <= number < 1 << 32:
-        raise bad_param(name, value, "should be an integer")
-    return number
 
 
 @dataclass(frozen=True)
@@ -178,7 +165,9 @@ def cln_dijkstra(
 
 
 @dataclass
-class RouteHop:
+class GetrouteHop:
+    """One entry of getroute's ``route`` (what the node at the end of the hop must receive, and when)."""
+
     node_id: str
     short_channel_id: str
     direction: int
@@ -198,7 +187,7 @@ class RouteHop:
 
 def route_from_dijkstra(
     view: GraphView, result: DijkstraResult, source: int, amount_msat: int, final_cltv: int
-) -> list[RouteHop]:
+) -> list[GetrouteHop]:
     """common/route.c: follow the best channels from ``source``, then fill amounts and delays in backwards.
 
     Each hop carries what the node at its end must receive; the fee added going back is that of the *next*
@@ -210,11 +199,11 @@ def route_from_dijkstra(
         half = result.best[cur]
         halves.append(half)
         cur = half.dst
-    hops: list[RouteHop] = []
+    hops: list[GetrouteHop] = []
     amount, cltv = amount_msat, final_cltv
     for half in reversed(halves):
-        hops.append(RouteHop(view.node_id(half.dst), view.scid(half.hid >> 1), half.hid & 1, amount, cltv))
-        amount += half.base_fee + amount * half.fee_ppm // 1_000_000
+        hops.append(GetrouteHop(view.node_id(half.dst), view.scid(half.hid >> 1), half.hid & 1, amount, cltv))
+        amount = add_fee(half, amount)
         cltv += half.delay
     hops.reverse()
     return hops
@@ -241,10 +230,10 @@ def getroute(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     destination_id = params["id"]
     source = view.node_idx(source_id)
     if source is None:
-        raise RpcFault(JSONRPC2_INVALID_PARAMS, f"{source_id}: unknown source node_id (no public channels?)")
+        raise invalid_params(f"{source_id}: unknown source node_id (no public channels?)")
     destination = view.node_idx(destination_id)
     if destination is None:
-        raise RpcFault(JSONRPC2_INVALID_PARAMS, f"{destination_id}: unknown destination node_id (no public channels?)")
+        raise invalid_params(f"{destination_id}: unknown destination node_id (no public channels?)")
     excluded_halves: set[int] = set()
     excluded_nodes: set[int] = set()
     for entry in params["exclude"] or ():
@@ -260,7 +249,7 @@ def getroute(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     riskfactor = min(int(params["riskfactor"] / 1_000_000), 0xFFFFFFFF)
     amount, cltv, max_hops = params["amount_msat"], params["cltv"], params["maxhops"]
 
-    def search(shorter: bool) -> list[RouteHop] | None:
+    def search(shorter: bool) -> list[GetrouteHop] | None:
         result = cln_dijkstra(
             view,
             destination,
@@ -344,4 +333,6 @@ def getroutes(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         maxdelay=params["maxdelay"],
         maxparts=params["maxparts"],
     )
+    # askrene decides its deprecated output fields plugin-wide (notification_deprecated_out_ok), so the node's
+    # setting counts here, not this connection's ``deprecations``.
     return solve_getroutes(ctx.node, request, include_deprecated=ctx.node.config.deprecated_apis)

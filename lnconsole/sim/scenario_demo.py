@@ -44,7 +44,7 @@ from pathlib import Path
 
 from .network import HalfChannel, Network, Node
 from .node import SimConfig, SimNode
-from .scenarios import SAT, SCENARIOS, seeded_node
+from .scenarios import SAT, SCENARIOS, open_channels, seeded_node
 
 DEMO_BLOCKHEIGHT = 120
 """The chain tip of the demo's regtest chain (channels confirmed at 103-109, announced after 6 blocks)."""
@@ -185,17 +185,11 @@ def build_demo(config: SimConfig, graph: Path | None = None) -> SimNode:
         alias: network.add_node(seeded_node(config, f"demo:{alias}", alias)) for alias in POLICIES
     }
     nodes[FLAKY_NODE].flaky_ppm = FLAKY_PPM
-    for opener, peer, scid, capacity_sat, opener_sat in DEMO_CHANNELS:
-        capacity = capacity_sat * SAT
-        network.add_channel(
-            scid,
-            nodes[opener].node_id,
-            nodes[peer].node_id,
-            capacity,
-            a_balance_msat=opener_sat * SAT,
-            a_policy=POLICIES[opener].half(capacity),
-            b_policy=POLICIES[peer].half(capacity),
-        )
+    rows = (
+        (opener, peer, scid, capacity_sat * SAT, opener_sat * SAT)
+        for opener, peer, scid, capacity_sat, opener_sat in DEMO_CHANNELS
+    )
+    open_channels(network, nodes, rows, lambda name, capacity: POLICIES[name].half(capacity))
     return SimNode(network, nodes[US].node_id, config, blockheight=DEMO_BLOCKHEIGHT)
 
 

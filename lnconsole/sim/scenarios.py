@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .network import HalfChannel, Network, Node
@@ -44,21 +44,35 @@ REGTEST_CHANNELS = [
 ]
 
 
-def build_regtest(config: SimConfig, graph: Path | None = None) -> SimNode:
-    """The transcripts' network: A (us) reaches C by A-B-C, A-D-C and A-B-E-C."""
-    network = Network()
-    nodes = {name: network.add_node(seeded_node(config, name)) for name in "ABCDE"}
-    for opener, peer, scid, capacity_sat, push_msat in REGTEST_CHANNELS:
-        capacity = capacity_sat * SAT
+def open_channels(
+    network: Network,
+    nodes: dict[str, Node],
+    rows: Iterable[tuple[str, str, str, int, int]],
+    policy: Callable[[str, int], HalfChannel],
+) -> None:
+    """Open a scenario's channels: rows of (opener, peer, short_channel_id, capacity msat, the opener's balance
+    msat) between named nodes; ``policy(name, capacity_msat)`` is what each end gossips for its direction."""
+    for opener, peer, scid, capacity, opener_balance in rows:
         network.add_channel(
             scid,
             nodes[opener].node_id,
             nodes[peer].node_id,
             capacity,
-            a_balance_msat=capacity - push_msat,
-            a_policy=regtest_policy(capacity),
-            b_policy=regtest_policy(capacity),
+            a_balance_msat=opener_balance,
+            a_policy=policy(opener, capacity),
+            b_policy=policy(peer, capacity),
         )
+
+
+def build_regtest(config: SimConfig, graph: Path | None = None) -> SimNode:
+    """The transcripts' network: A (us) reaches C by A-B-C, A-D-C and A-B-E-C."""
+    network = Network()
+    nodes = {name: network.add_node(seeded_node(config, name)) for name in "ABCDE"}
+    rows = (
+        (opener, peer, scid, capacity_sat * SAT, capacity_sat * SAT - push_msat)
+        for opener, peer, scid, capacity_sat, push_msat in REGTEST_CHANNELS
+    )
+    open_channels(network, nodes, rows, lambda _, capacity: regtest_policy(capacity))
     return SimNode(network, nodes["A"].node_id, config, blockheight=108)
 
 

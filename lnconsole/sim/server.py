@@ -3,7 +3,11 @@
 Requests are JSON objects sent back to back (pyln-client sends no separator); each response is one JSON object
 followed by ``\\n\\n``, which is how lightningd ends responses and what pyln-client and lightning-cli read up to.
 Every request runs as its own task, so a long ``waitsendpay`` never holds up other calls, on the same connection
-or on others.
+or on others. A client that goes away does not stop what it started (as in lightningd, a command runs to its
+end and its answer is dropped); the connection is closed once its last answer is written or dropped.
+
+Right after it starts listening, the server builds the routing index of the node's graph (a few hundred
+milliseconds on mainnet), so that the first ``getroute``/``getroutes`` does not pay for it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from . import commands as _commands  # noqa: F401  (registers every command)
 from .errors import JSONRPC2_METHOD_NOT_FOUND, LIGHTNINGD, RpcFault, invalid_params
+from .graph import RoutingGraph
 from .node import SimNode
 from .params import parse_params
 from .registry import COMMANDS, CallContext, Connection
@@ -88,7 +93,6 @@ class SimServer:
     async def start(self) -> None:
         """Listen on the socket (removing a stale one first), on the running loop."""
         self._loop = asyncio.get_running_loop()
-        self.node.loop = self._loop
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.socket_path)
         self._server = await asyncio.start_unix_server(
@@ -96,6 +100,14 @@ class SimServer:
         )
         self._stopped = asyncio.Event()
         log.info("simulated lightningd listening on %s", self.socket_path)
+        self._loop.call_soon(self._warm_up)
+
+    def _warm_up(self) -> None:
+        """Build the routing index now (it runs on the loop, after ``start`` has returned)."""
+        try:
+            self.node.component(RoutingGraph).index()
+        except Exception:  # a broken graph shows on the first routing call; serving goes on
+            log.exception("could not build the routing index")
 
     async def serve_until_stopped(self) -> None:
         await self.start()
@@ -124,13 +136,22 @@ class SimServer:
     def start_in_thread(self) -> SimServer:
         """Run the server on its own event loop in a daemon thread; returns once it accepts connections."""
 
+        failed: list[BaseException] = []
+
         def run() -> None:
-            asyncio.run(self.serve_until_stopped())
+            try:
+                asyncio.run(self.serve_until_stopped())
+            except BaseException as error:  # e.g. a socket path too long: the caller raises it at once
+                failed.append(error)
+                self._ready.set()
 
         self._thread = threading.Thread(target=run, name="lnconsole-sim", daemon=True)
         self._thread.start()
-        if not self._ready.wait(timeout=30):
-            raise RuntimeError(f"simulated node did not start on {self.socket_path}")
+        if not self._ready.wait(timeout=30) or failed:
+            self._thread.join(timeout=1)
+            self._thread = None
+            cause = failed[0] if failed else None
+            raise RuntimeError(f"simulated node did not start on {self.socket_path}: {cause}") from cause
         return self
 
     def stop(self) -> None:
@@ -168,31 +189,35 @@ class SimServer:
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = Connection(deprecated_apis=self.node.config.deprecated_apis)
+        answering: set[asyncio.Task[Any]] = set()
         buffer = bytearray()
         try:
             while True:
                 end = find_object_end(buffer)
                 if end is None:
                     chunk = await reader.read(65536)
-                    if not chunk:
-                        return
+                    if not chunk or len(buffer) + len(chunk) > MAX_REQUEST_BYTES:
+                        break
                     buffer += chunk
-                    if len(buffer) > MAX_REQUEST_BYTES:
-                        return
                     continue
                 raw = bytes(buffer[:end])
                 del buffer[:end]
-                self._spawn(self._answer(raw, connection, writer))
+                task = self._spawn(self._answer(raw, connection, writer))
+                answering.add(task)
+                task.add_done_callback(answering.discard)
         except (ConnectionResetError, BrokenPipeError):
-            return
-        except asyncio.CancelledError:
-            # The server is shutting down; tasks still answering on this connection are cancelled with it.
+            pass
+        finally:
+            # Close once the calls still running for this connection have answered (or been cancelled).
+            if answering:
+                await asyncio.wait(answering)
             writer.close()
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _answer(self, raw: bytes, connection: Connection, writer: asyncio.StreamWriter) -> None:
         try:

@@ -10,17 +10,14 @@ import hashlib
 from typing import Any
 
 from lnconsole.sim.invoices import InvoiceBook
+from lnconsole.sim.network import Node
 from tests.conftest import RunningSim
 from tests.schema import assert_valid_response
-from tests.sim.test_info import rpc_error
+from tests.sim.helpers import direction, rpc_error
 
 
 def devsim(sim: RunningSim, command: str, **params: Any) -> dict[str, Any]:
     return sim.rpc.call(command, params)  # type: ignore[no-any-return]
-
-
-def direction(sim: RunningSim, source: str, destination: str) -> int:
-    return 0 if sim.alias(source) < sim.alias(destination) else 1
 
 
 def listchannels_entry(sim: RunningSim, scid: str, source: str) -> dict[str, Any]:
@@ -99,6 +96,11 @@ def test_dev_sim_invoice_errors(regtest: RunningSim) -> None:
         "code": -32602,
         "message": "amount_msat: should be positive msat or 'any': invalid token '\"lots\"'",
     }
+    # As invoice's amount: zero is no amount ("any" is how to ask for an invoice without one).
+    assert rpc_error(lambda: devsim(regtest, "dev-sim-invoice", node="C", amount_msat=0)) == {
+        "code": -32602,
+        "message": "amount_msat: should be positive msat or 'any': invalid token '0'",
+    }
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -135,6 +137,26 @@ def test_dev_sim_channel_changes_show_in_listchannels_at_once(regtest: RunningSi
     assert (other["base_fee_millisatoshi"], other["active"]) == (1, True)
     channel = regtest.node.network.channels["103x4x0"]
     assert channel.halves[1 - answer["direction"]].spendable_msat == 200_000_000
+
+
+def test_dev_sim_channel_liquidity_alone_is_not_gossip(regtest: RunningSim) -> None:
+    """Only a policy change is a channel_update; our route finders still see our new liquidity at once."""
+    before = listchannels_entry(regtest, "103x1x0", "A")
+    version = regtest.on_loop(lambda: regtest.node.network.gossip_version)
+    route = regtest.rpc.getroute(regtest.alias("C"), 10_000_000, 1)["route"]
+    assert [hop["channel"] for hop in route] == ["103x1x0", "103x2x0"]
+    answer = devsim(
+        regtest,
+        "dev-sim-channel",
+        short_channel_id="103x1x0",
+        direction=direction(regtest, "A", "B"),
+        spendable_msat=1_000_000,
+    )
+    assert answer == {**before, "spendable_msat": 1_000_000}
+    assert listchannels_entry(regtest, "103x1x0", "A") == before
+    assert regtest.on_loop(lambda: regtest.node.network.gossip_version) == version
+    route = regtest.rpc.getroute(regtest.alias("C"), 10_000_000, 1)["route"]
+    assert [hop["channel"] for hop in route] == ["103x3x0", "103x4x0"]
 
 
 def test_dev_sim_channel_on_our_channel_shows_in_listpeerchannels(regtest: RunningSim) -> None:
@@ -283,6 +305,18 @@ def test_offline_peer_capacity_warns_like_lightningd(regtest: RunningSim) -> Non
     assert_valid_response("invoice", answer)
     assert answer["warning_offline"] == "Insufficient incoming capacity, once offline peers were excluded"
     assert "warning_capacity" not in answer
+
+
+def test_an_alias_two_nodes_share_names_the_first_of_them(regtest: RunningSim) -> None:
+    """Real graphs repeat aliases: a dev-sim command given one acts on the first node that has it."""
+    b = regtest.alias("B")
+
+    def share_alias_b() -> None:
+        regtest.node.network.nodes[regtest.alias("E")].alias = "B"
+        regtest.node.network.add_node(Node.from_seed(b"late", "B"))
+
+    regtest.on_loop(share_alias_b)
+    assert devsim(regtest, "dev-sim-node", id="B", online=False) == {"id": b, "alias": "B", "online": False}
 
 
 def test_dev_sim_node_errors(regtest: RunningSim) -> None:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pyln.client import RpcError
 
-from tests.conftest import SHARED, RunningSim
+from tests.conftest import RunningSim
 from tests.schema import assert_valid_response
+from tests.sim.helpers import TRANSCRIPTS, direction, exchange, transcript_calls
 
-TRANSCRIPTS = SHARED / "cln" / "transcripts"
 NETWORK = json.loads((TRANSCRIPTS / "network.json").read_text())
 REAL_IDS: dict[str, str] = {alias: node["id"] for alias, node in NETWORK["nodes"].items()}
 ALIAS_OF: dict[str, str] = {node_id: alias for alias, node_id in REAL_IDS.items()}
@@ -29,16 +27,6 @@ ALTERED_IN_RECORDING: dict[tuple[str, int, str], Any] = {
     ("record:getroute#112", 0, "delay"): 16,
     ("record:getroute#120", 1, "channel"): "103x2x0",
 }
-
-
-def transcript_calls(method: str) -> list[dict[str, Any]]:
-    calls = []
-    for path in sorted(TRANSCRIPTS.glob("*.json")):
-        data = json.loads(path.read_text())
-        for call in data.get("calls", []):
-            if call["request"]["method"] == method:
-                calls.append(call)
-    return calls
 
 
 def real_direction(scid: str, src: str, dst: str, ids: dict[str, str]) -> int:
@@ -60,9 +48,9 @@ def to_sim_params(params: dict[str, Any], sim: RunningSim) -> dict[str, Any]:
             if entry in ALIAS_OF:
                 excluded.append(sim_ids[ALIAS_OF[entry]])
                 continue
-            scid, direction = entry.split("/")
+            scid, real_dir = entry.split("/")
             a, b = ENDS[scid]
-            src, dst = (a, b) if real_direction(scid, a, b, REAL_IDS) == int(direction) else (b, a)
+            src, dst = (a, b) if real_direction(scid, a, b, REAL_IDS) == int(real_dir) else (b, a)
             excluded.append(f"{scid}/{real_direction(scid, src, dst, sim_ids)}")
         result["exclude"] = excluded
     return result
@@ -119,7 +107,7 @@ def test_deprecated_off_on_the_connection_refuses_getroute(regtest: RunningSim) 
         {"jsonrpc": "2.0", "id": 1, "method": "deprecations", "params": {"enable": False}},
         {"jsonrpc": "2.0", "id": 2, "method": "getroute", "params": params},
     ]
-    answers = raw_calls(regtest.socket_path, requests)
+    answers = exchange(regtest.socket_path, requests)
     assert answers[0]["result"] == {}
     assert answers[1]["error"] == {"code": -32601, "message": 'Command "getroute" is deprecated'}
 
@@ -130,27 +118,6 @@ def test_deprecated_apis_off_for_the_node(start_sim: Callable[..., RunningSim]) 
         sim.rpc.call("getroute", {"id": sim.alias("C"), "amount_msat": 1000, "riskfactor": 1})
     assert caught.value.error == {"code": -32601, "message": 'Command "getroute" is deprecated'}
 
-
-def raw_calls(path: Path, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Send requests one by one on a single connection (pyln-client opens one per call)."""
-    answers = []
-    with socket.socket(socket.AF_UNIX) as sock:
-        sock.connect(str(path))
-        sock.settimeout(10)
-        buffer = b""
-        for request in requests:
-            sock.sendall(json.dumps(request).encode())
-            while b"\n\n" not in buffer:
-                data = sock.recv(65536)
-                assert data
-                buffer += data
-            answer, _, buffer = buffer.partition(b"\n\n")
-            answers.append(json.loads(answer))
-    return answers
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Behaviour beyond the transcripts
 
 
 def hops(result: dict[str, Any], sim: RunningSim) -> list[tuple[str, str]]:
@@ -165,16 +132,12 @@ def getroute(sim: RunningSim, **params: Any) -> dict[str, Any]:
     return result
 
 
-def direction(sim: RunningSim, scid: str, src: str, dst: str) -> int:
-    return 0 if sim.alias(src) < sim.alias(dst) else 1
-
-
 def test_excluding_a_direction_leaves_the_other_usable(regtest: RunningSim) -> None:
     c = regtest.alias("C")
-    reverse = direction(regtest, "103x1x0", "B", "A")
+    reverse = direction(regtest, "B", "A")
     route = getroute(regtest, id=c, amount_msat=10_000_000, exclude=[f"103x1x0/{reverse}"])
     assert hops(route, regtest) == [("103x1x0", "B"), ("103x2x0", "C")]
-    forward = direction(regtest, "103x1x0", "A", "B")
+    forward = direction(regtest, "A", "B")
     route = getroute(regtest, id=c, amount_msat=10_000_000, exclude=[f"103x1x0/{forward}"])
     assert hops(route, regtest) == [("103x3x0", "D"), ("103x4x0", "C")]
 
@@ -198,7 +161,7 @@ def test_maxhops_falls_back_to_the_shortest_route(regtest: RunningSim) -> None:
         "dev-sim-channel",
         {
             "short_channel_id": "103x2x0",
-            "direction": direction(regtest, "103x2x0", "B", "C"),
+            "direction": direction(regtest, "B", "C"),
             "fee_per_millionth": 50_000,
         },
     )
@@ -206,7 +169,7 @@ def test_maxhops_falls_back_to_the_shortest_route(regtest: RunningSim) -> None:
         "dev-sim-channel",
         {
             "short_channel_id": "103x4x0",
-            "direction": direction(regtest, "103x4x0", "D", "C"),
+            "direction": direction(regtest, "D", "C"),
             "fee_per_millionth": 40_000,
         },
     )
@@ -225,7 +188,7 @@ def test_fromid_routes_between_other_nodes(regtest: RunningSim) -> None:
         {
             "id": regtest.alias("C"),
             "channel": "103x6x0",
-            "direction": direction(regtest, "103x6x0", "E", "C"),
+            "direction": direction(regtest, "E", "C"),
             "amount_msat": 1_000_000,
             "delay": 20,
             "style": "tlv",
@@ -258,7 +221,7 @@ def test_riskfactor_prices_delay(regtest: RunningSim) -> None:
     c = regtest.alias("C")
     regtest.rpc.call(
         "dev-sim-channel",
-        {"short_channel_id": "103x2x0", "direction": direction(regtest, "103x2x0", "B", "C"), "delay": 144},
+        {"short_channel_id": "103x2x0", "direction": direction(regtest, "B", "C"), "delay": 144},
     )
     assert hops(getroute(regtest, id=c, amount_msat=100_000_000, riskfactor=0), regtest)[0] == ("103x1x0", "B")
     route = getroute(regtest, id=c, amount_msat=100_000_000, riskfactor=10)
@@ -272,7 +235,7 @@ def test_our_spendable_limits_the_first_hop(regtest: RunningSim) -> None:
         "dev-sim-channel",
         {
             "short_channel_id": "103x1x0",
-            "direction": direction(regtest, "103x1x0", "A", "B"),
+            "direction": direction(regtest, "A", "B"),
             "spendable_msat": 5_000_000,
         },
     )
@@ -290,7 +253,7 @@ def test_capacity_and_disabled_directions(regtest: RunningSim) -> None:
     assert caught.value.error == {"code": 205, "message": "Could not find a route"}
     regtest.rpc.call(
         "dev-sim-channel",
-        {"short_channel_id": "103x2x0", "direction": direction(regtest, "103x2x0", "B", "C"), "active": False},
+        {"short_channel_id": "103x2x0", "direction": direction(regtest, "B", "C"), "active": False},
     )
     assert hops(getroute(regtest, id=c, amount_msat=1_000_000), regtest)[1] == ("103x4x0", "C")
 
@@ -301,7 +264,7 @@ def test_route_to_a_direct_peer_and_to_ourselves(regtest: RunningSim) -> None:
         {
             "id": regtest.alias("D"),
             "channel": "103x3x0",
-            "direction": direction(regtest, "103x3x0", "A", "D"),
+            "direction": direction(regtest, "A", "D"),
             "amount_msat": 1000,
             "delay": 0,
             "style": "tlv",

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,14 +18,16 @@ from pyln.client import RpcError
 from lnconsole.sim.graph import RoutingGraph
 from lnconsole.sim.network import HalfChannel, Network, Node
 from lnconsole.sim.node import SimConfig, SimNode
-from tests.conftest import SHARED, RunningSim
+from lnconsole.sim.registry import COMMANDS
+from tests.conftest import RunningSim
 from tests.schema import assert_valid_response
+from tests.sim.helpers import MAINNET_SNAPSHOT, direction
 
 LOCAL = ["auto.localchans", "auto.sourcefree"]
 
 
 def scidd(sim: RunningSim, scid: str, src: str, dst: str) -> str:
-    return f"{scid}/{0 if sim.alias(src) < sim.alias(dst) else 1}"
+    return f"{scid}/{direction(sim, src, dst)}"
 
 
 def getroutes(sim: RunningSim, amount_msat: int, destination: str = "C", **params: Any) -> dict[str, Any]:
@@ -556,8 +557,11 @@ def test_deprecated_hop_fields_follow_the_node_setting(start_sim: Callable[..., 
 
 
 def test_getroutes_is_only_on_current_nodes(start_sim: Callable[..., RunningSim]) -> None:
+    """askrene came with v24.11: a legacy node answers none of its commands."""
+    current_only = sorted(name for name, command in COMMANDS.items() if command.generation == "current")
+    assert current_only == sorted(["getroutes", *(name for name in COMMANDS if name.startswith("askrene-"))])
     sim = start_sim("regtest", generation="legacy")
-    for method in ("getroutes", "askrene-listlayers", "askrene-create-layer"):
+    for method in current_only:
         with pytest.raises(RpcError) as caught:
             sim.rpc.call(method, {})
         assert caught.value.error == {"code": -32601, "message": f"Unknown command '{method}'"}
@@ -570,21 +574,25 @@ Half = dict[str, Any]
 
 
 @pytest.fixture
-def gen_network(short_socket_dir: Path) -> Iterator[Callable[..., tuple[RunningSim, dict[int, str]]]]:
+def gen_network(
+    serve_sim: Callable[[SimNode], RunningSim],
+) -> Callable[..., tuple[RunningSim, dict[int, str]]]:
     """Like CLN's generate_gossip_store: channels (node1, node2, capacity sat, forward half, reverse half).
 
     A half defaults to CLN's GenChannel.Half: enabled, htlc_min 0, htlc_max = capacity, base fee 0, 1 ppm,
     delay 6. Channel ``i`` is ``ixixi``; the nodes are numbered as in the test and we are none of them.
     """
-    running: list[RunningSim] = []
+    built = 0
 
     def build(channels: list[tuple[int, int, int, Half, Half]]) -> tuple[RunningSim, dict[int, str]]:
+        nonlocal built
+        number, built = built, built + 1
         network = Network()
         nodes: dict[int, str] = {}
 
         def node(i: int) -> str:
             if i not in nodes:
-                nodes[i] = network.add_node(Node.from_seed(f"gen:{len(running)}:{i}".encode(), f"n{i}")).node_id
+                nodes[i] = network.add_node(Node.from_seed(f"gen:{number}:{i}".encode(), f"n{i}")).node_id
             return nodes[i]
 
         def half(capacity_sat: int, spec: Half) -> HalfChannel:
@@ -607,16 +615,10 @@ def gen_network(short_socket_dir: Path) -> Iterator[Callable[..., tuple[RunningS
                 a_policy=half(capacity_sat, forward),
                 b_policy=half(capacity_sat, reverse),
             )
-        us = network.add_node(Node.from_seed(f"gen:{len(running)}:us".encode(), "us"))
-        sim = RunningSim(
-            SimNode(network, us.node_id, SimConfig(hop_delay_ms=0)), short_socket_dir / f"gen{len(running)}"
-        )
-        running.append(sim)
-        return sim, nodes
+        us = network.add_node(Node.from_seed(f"gen:{number}:us".encode(), "us"))
+        return serve_sim(SimNode(network, us.node_id, SimConfig(hop_delay_ms=0))), nodes
 
-    yield build
-    for sim in running:
-        sim.stop()
+    return build
 
 
 def route_summary(
@@ -791,7 +793,6 @@ def test_askrene_test_getroutes_maxdelay(gen_network: Callable[..., tuple[Runnin
 # ---------------------------------------------------------------------------------------------------------------
 # The mainnet graph: answers stay consistent (and quick) at 17,000 nodes.
 
-MAINNET_SNAPSHOT = SHARED / "cln" / "mainnet" / "gossip-store-2026-02-03.compressed"
 
 
 def test_mainnet_routes_are_consistent(start_sim: Callable[..., RunningSim]) -> None:

@@ -16,10 +16,18 @@ from typing import Any
 import bolt11
 import pytest
 
-from lnconsole.sim.invoices import InvoiceBook, SimInvoice
+from lnconsole.sim.invoices import InvoiceBook, SimInvoice, invoice_secret
 from tests.conftest import RunningSim
 from tests.schema import assert_valid_response
-from tests.sim.test_info import assert_same_shape, recorded, rpc_error
+from tests.sim.helpers import (
+    TRANSCRIPTS,
+    assert_same_shape,
+    direction,
+    recorded,
+    rpc_error,
+    transcript,
+    transcript_calls,
+)
 
 # BOLT 11 examples, signed with priv_key e126f68f...db734: payee 03e7156a...dd9ad, payment hash 0001...0102,
 # payment secret 1111...1111, timestamp 1496314658.
@@ -169,12 +177,8 @@ def give_us_inbound(sim: RunningSim) -> None:
     """Move half of A-B to B, so that our invoices have a channel that can pay them (one route hint)."""
     sim.rpc.call(
         "dev-sim-channel",
-        {"short_channel_id": "103x1x0", "direction": _towards_us(sim, "B"), "spendable_msat": 500_000_000},
+        {"short_channel_id": "103x1x0", "direction": direction(sim, "B", "A"), "spendable_msat": 500_000_000},
     )
-
-
-def _towards_us(sim: RunningSim, peer: str) -> int:
-    return 0 if sim.alias(peer) < sim.node.our_id else 1
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -182,20 +186,14 @@ def _towards_us(sim: RunningSim, peer: str) -> int:
 
 
 def test_decode_of_lightningds_invoice_is_exactly_lightningds(regtest: RunningSim) -> None:
-    request = next(c for c in recorded_calls("decode") if "result" in c["response"])
+    request = next(c for c in transcript_calls("decode", "invoice_decode") if "result" in c["response"])
     answer = decoded(regtest.rpc, request["request"]["params"]["string"])
     assert answer == request["response"]["result"]
     assert list(answer) == list(request["response"]["result"])
 
 
-def recorded_calls(method: str) -> list[dict[str, Any]]:
-    from tests.sim.test_info import transcript
-
-    return [call for call in transcript("invoice_decode") if call["request"]["method"] == method]
-
-
 def test_decode_errors_are_lightningds(regtest: RunningSim) -> None:
-    for call in recorded_calls("decode"):
+    for call in transcript_calls("decode", "invoice_decode"):
         if "error" in call["response"]:
             assert decode_error(regtest.rpc, call["request"]["params"]["string"]) == call["response"]["error"]
 
@@ -381,6 +379,8 @@ def test_invoice_duplicate_label_and_preimage(regtest: RunningSim) -> None:
     preimage = "42" * 32
     first = regtest.rpc.invoice(1000, "label-1", "first", preimage=preimage)
     assert first["payment_hash"] == hashlib.sha256(bytes.fromhex(preimage)).hexdigest()
+    # lightningd derives the payment_secret from the preimage (invoice_secret: first bit flipped, SHA256).
+    assert first["payment_secret"] == hashlib.sha256(bytes.fromhex("43" + "42" * 31)).hexdigest()
     assert rpc_error(lambda: regtest.rpc.invoice(1000, "label-1", "dup label")) == {
         "code": 900,
         "message": "Duplicate label 'label-1'",
@@ -398,7 +398,7 @@ def test_invoice_duplicate_label_and_preimage(regtest: RunningSim) -> None:
 
 
 def test_invoice_recorded_duplicate_label_error(regtest: RunningSim) -> None:
-    real = next(c for c in recorded_calls("invoice") if "error" in c["response"])
+    real = next(c for c in transcript_calls("invoice", "invoice_decode") if "error" in c["response"])
     label = real["request"]["params"]["label"]
     regtest.rpc.invoice(50_000_000, label, "decode me")
     assert (
@@ -424,6 +424,31 @@ def test_invoice_options(regtest: RunningSim) -> None:
     ]
     long_ok = regtest.rpc.invoice(1000, "long", "x" * 2000, deschashonly=True)
     assert_valid_response("invoice", long_ok)
+
+
+def test_invoice_secrets_derive_from_preimages_as_in_the_transcripts() -> None:
+    """Every recorded invoice whose preimage a later answer shows has lightningd's derived payment_secret."""
+    secrets: dict[str, str] = {}
+    preimages: dict[str, str] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if "payment_hash" in value and "payment_secret" in value:
+                secrets[value["payment_hash"]] = value["payment_secret"]
+            if "payment_hash" in value and "payment_preimage" in value:
+                preimages[value["payment_hash"]] = value["payment_preimage"]
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for path in TRANSCRIPTS.glob("sendpay_*.json"):
+        walk(transcript(path.stem))
+    known = sorted(set(secrets) & set(preimages))
+    assert len(known) >= 3
+    for payment_hash in known:
+        assert invoice_secret(bytes.fromhex(preimages[payment_hash])) == secrets[payment_hash]
 
 
 def test_invoice_parameter_errors(regtest: RunningSim) -> None:
@@ -475,6 +500,16 @@ def test_invoice_parameter_errors(regtest: RunningSim) -> None:
             lambda: rpc.invoice(1000, "l", "d", cltv="soon"),
             -32602,
             "cltv: should be an integer: invalid token '\"soon\"'",
+        ),
+        (  # a digit, but not an ASCII one: refused like any other non-number (not an internal error)
+            lambda: rpc.invoice(1000, "l", "d", cltv="\u00b2"),
+            -32602,
+            "cltv: should be an integer: invalid token '\"\u00b2\"'",
+        ),
+        (
+            lambda: rpc.invoice(1000, "l", "d", expiry="\u00b2"),
+            -32602,
+            "expiry: should be an unsigned 64 bit integer: invalid token '\"\u00b2\"'",
         ),
     ]
     for call, code, message in cases:

@@ -11,10 +11,7 @@ from pyln.client import RpcError
 
 from tests.conftest import RunningSim
 from tests.schema import assert_valid_response
-from tests.sim.test_sendpay import build_route, make_invoice, rpc_error
-
-ABC = (["B", "C"], ["103x1x0", "103x2x0"])
-ADC = (["D", "C"], ["103x3x0", "103x4x0"])
+from tests.sim.helpers import ABC, ADC, build_route, make_invoice, rpc_error
 
 
 def pay(

@@ -8,10 +8,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from lnconsole.sim.invoices import SimInvoice
-from tests.conftest import RunningSim
 from tests.schema import assert_valid_response
-from tests.sim.test_sendpay import (
+from tests.sim.helpers import (
+    ABC,
+    ABEC,
+    ADC,
     PENDING_MESSAGE,
     build_route,
     direction,
@@ -20,37 +21,10 @@ from tests.sim.test_sendpay import (
     inflight,
     make_invoice,
     rpc_error,
+    send_part,
 )
 
 TIMED_OUT = {"code": 200, "message": "Timed out while waiting"}
-
-
-def send_part(
-    sim: RunningSim,
-    invoice: SimInvoice,
-    path: list[str],
-    channels: list[str],
-    amount_msat: int,
-    partid: int,
-    groupid: int | None,
-    total_msat: int,
-    **extra: Any,
-) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "route": build_route(sim, path, channels, amount_msat),
-        "payment_hash": invoice.payment_hash,
-        "payment_secret": invoice.payment_secret,
-        "partid": partid,
-        "amount_msat": total_msat,
-    }
-    if groupid is not None:
-        params["groupid"] = groupid
-    return sim.rpc.call("sendpay", params | extra)
-
-
-ABC = (["B", "C"], ["103x1x0", "103x2x0"])
-ADC = (["D", "C"], ["103x3x0", "103x4x0"])
-ABEC = (["B", "E", "C"], ["103x1x0", "103x5x0", "103x6x0"])
 
 
 def test_mpp_settles_over_three_paths(start_sim: Any) -> None:

@@ -48,10 +48,8 @@ from lnconsole.sim.scenario_demo import (
     US,
 )
 from lnconsole.sim.scenarios import build_scenario, seeded_node
-from tests.conftest import SHARED, RunningSim
-
-SNAPSHOT = SHARED / "cln" / "mainnet" / "gossip-store-2026-02-03.compressed"
-
+from tests.conftest import RunningSim
+from tests.sim.helpers import MAINNET_SNAPSHOT
 
 # --- paths, fees and bottlenecks, computed from the network alone -----------------------------------------
 
@@ -312,11 +310,11 @@ def policy_of(half: HalfChannel) -> tuple[int, int, int, int, int, bool]:
 
 @pytest.fixture(scope="module")
 def snapshot() -> SimNode:
-    if not SNAPSHOT.exists() or not node_map_path(SNAPSHOT).exists():
+    if not MAINNET_SNAPSHOT.exists() or not node_map_path(MAINNET_SNAPSHOT).exists():
         pytest.skip(
-            f"the mainnet snapshot is not at {SNAPSHOT} (it lives in the shared folder beside the repo)"
+            f"the mainnet snapshot is not at {MAINNET_SNAPSHOT} (it lives in the shared folder beside the repo)"
         )
-    return build_scenario("mainnet", SimConfig(seed=0), SNAPSHOT)
+    return build_scenario("mainnet", SimConfig(seed=0), MAINNET_SNAPSHOT)
 
 
 def test_snapshot_loads_every_node_and_channel(snapshot: SimNode) -> None:
@@ -329,7 +327,7 @@ def test_snapshot_loads_every_node_and_channel(snapshot: SimNode) -> None:
 
 
 def test_snapshot_keeps_aliases_from_the_node_map(snapshot: SimNode) -> None:
-    with lzma.open(node_map_path(SNAPSHOT), "rt", encoding="utf-8") as lines:
+    with lzma.open(node_map_path(MAINNET_SNAPSHOT), "rt", encoding="utf-8") as lines:
         expected = Counter(line.rstrip("\n").split(":", 2)[2] for line in lines if line.strip())
     expected[US_ALIAS] += 1
     assert Counter(node.alias for node in snapshot.network.nodes.values()) == expected

@@ -12,124 +12,24 @@ from typing import Any
 
 import pytest
 from coincurve import PublicKey
-from pyln.client import RpcError
 
-from lnconsole.sim.invoices import InvoiceBook, SimInvoice
-from lnconsole.sim.network import direction_between
 from lnconsole.sim.payments import PaymentBook
 from tests.conftest import RunningSim
 from tests.schema import assert_valid_response
+from tests.sim.helpers import (
+    PENDING_MESSAGE,
+    ROUTING_KEYS,
+    build_route,
+    direction,
+    failure_fields,
+    half_of,
+    inflight,
+    make_invoice,
+    rpc_error,
+    sha256_hex,
+)
 
-PENDING_MESSAGE = "Monitor status with listpays or waitsendpay"
 REGTEST_CHAIN_HASH = "06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f"
-
-
-# --------------------------------------------------------------------------------------------------------
-# Helpers shared by the payment tests
-
-
-def make_invoice(sim: RunningSim, payee: str, amount_msat: int | None, **extra: Any) -> SimInvoice:
-    """An invoice of ``payee`` (alias), created on the simulator's loop."""
-    payee_id = sim.alias(payee)
-    invoice = sim.on_loop(
-        lambda: sim.node.component(InvoiceBook).create(
-            payee_id, amount_msat=amount_msat, description=extra.pop("description", "test"), **extra
-        )
-    )
-    assert isinstance(invoice, SimInvoice)
-    return invoice
-
-
-def build_route(
-    sim: RunningSim, path: list[str], channels: list[str], amount_msat: int, final_cltv: int = 10
-) -> list[dict[str, Any]]:
-    """A getroute-style route from us over ``channels`` through the aliases of ``path``.
-
-    Computed backwards like CLN: each hop gets the next hop's amount plus the fee of the channel the next hop
-    leaves by, and the next delay plus that channel's cltv_delta.
-    """
-    network = sim.node.network
-    nodes = [sim.node.our_id] + [sim.alias(alias) for alias in path]
-    route: list[dict[str, Any]] = []
-    amount, delay = amount_msat, final_cltv
-    for index in reversed(range(len(channels))):
-        channel = network.channels.get(channels[index])
-        direction = (
-            channel.direction_from(nodes[index]) if channel else direction_between(*nodes[index : index + 2])
-        )
-        route.insert(
-            0,
-            {
-                "id": nodes[index + 1],
-                "channel": channels[index],
-                "direction": direction,
-                "amount_msat": amount,
-                "delay": delay,
-                "style": "tlv",
-            },
-        )
-        if index > 0 and channel is not None:
-            half = channel.halves[direction]
-            amount += half.fee_for(amount)
-            delay += half.cltv_delta
-    return route
-
-
-def half_of(sim: RunningSim, scid: str, source: str) -> Any:
-    channel = sim.node.network.channels[scid]
-    return channel.halves[channel.direction_from(sim.alias(source))]
-
-
-def direction(sim: RunningSim, source: str, destination: str) -> int:
-    return direction_between(sim.alias(source), sim.alias(destination))
-
-
-def rpc_error(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """The ``error`` object of a call that must fail."""
-    with pytest.raises(RpcError) as caught:
-        call(*args, **kwargs)
-    return caught.value.error
-
-
-def part_fields(payment: dict[str, Any]) -> list[str]:
-    return list(payment)
-
-
-def sha256_hex(preimage: str) -> str:
-    return hashlib.sha256(bytes.fromhex(preimage)).hexdigest()
-
-
-ROUTING_KEYS = (
-    "erring_index", "failcode", "failcodename", "erring_node", "erring_channel", "erring_direction",
-    "raw_message",
-)  # fmt: skip
-
-
-def failure_fields(error: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
-    """The routing failure part of a 203/204's data, after checking that the rest is the part's record.
-
-    The first report of a failure shows the part as it was ("pending"); when the part failed before the
-    waitsendpay call, it shows the failed record (updated_index, completed_at). Either way the record's
-    fields come first, then the routing failure's.
-    """
-    data = error["data"]
-    record = {key: value for key, value in data.items() if key not in ROUTING_KEYS}
-    expected = {key: value for key, value in sent.items() if key != "message"}
-    if record["status"] == "failed":
-        expected |= {"updated_index": record["updated_index"], "completed_at": record["completed_at"]}
-        expected["status"] = "failed"
-    assert record == expected
-    assert list(data)[: len(record)] == list(record)
-    return {key: data[key] for key in data if key in ROUTING_KEYS}
-
-
-def inflight(sim: RunningSim) -> dict[str, int]:
-    return {
-        f"{channel.short_channel_id}/{d}": half.inflight_msat
-        for channel in sim.node.network.channels.values()
-        for d, half in enumerate(channel.halves)
-        if half.inflight_msat
-    }
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -154,7 +54,7 @@ def test_single_part_success_and_waitsendpay_again(regtest: RunningSim) -> None:
         payment_secret=invoice.payment_secret,
     )
     assert_valid_response("sendpay", sent)
-    assert sent == {
+    expected = {
         "message": PENDING_MESSAGE,
         "created_index": 1,
         "id": 1,
@@ -168,12 +68,12 @@ def test_single_part_success_and_waitsendpay_again(regtest: RunningSim) -> None:
         "label": "single part",
         "bolt11": invoice.bolt11,
     }
-    assert list(sent) == list(sent.keys())  # order as lightningd writes it
-    assert part_fields(sent)[0] == "message"
+    assert sent == expected
+    assert list(sent) == list(expected)  # in the order lightningd writes them
 
     done = regtest.rpc.waitsendpay(invoice.payment_hash, timeout=10)
     assert_valid_response("waitsendpay", done)
-    assert part_fields(done) == [
+    assert list(done) == [
         "created_index", "id", "payment_hash", "groupid", "updated_index", "destination", "amount_msat",
         "amount_sent_msat", "created_at", "completed_at", "status", "payment_preimage", "label", "bolt11",
     ]  # fmt: skip
@@ -794,3 +694,27 @@ def test_many_concurrent_waitsendpays(start_sim: Any) -> None:
         thread.join(timeout=15)
     assert len(results) == 20 and all(result["status"] == "complete" for result in results)
     assert not sim.node.component(PaymentBook)._waiters
+
+
+def test_a_simulator_bug_while_forwarding_fails_the_part_instead_of_hanging(
+    regtest: RunningSim, caplog: pytest.LogCaptureFixture
+) -> None:
+    """waitsendpay without a timeout must still return: the part fails locally and the bug is logged."""
+    book = regtest.node.component(PaymentBook)
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    regtest.on_loop(lambda: setattr(book, "_forward", broken))
+    invoice = make_invoice(regtest, "C", 10_000_000)
+    route = build_route(regtest, ["B", "C"], ["103x1x0", "103x2x0"], 10_000_000)
+    sent = regtest.rpc.sendpay(route, invoice.payment_hash, payment_secret=invoice.payment_secret)
+    error = rpc_error(regtest.rpc.waitsendpay, invoice.payment_hash)
+    assert (error["code"], error["message"]) == (
+        204,
+        "failed: WIRE_TEMPORARY_CHANNEL_FAILURE (WIRE_TEMPORARY_CHANNEL_FAILURE: Internal error in the simulator)",
+    )
+    assert failure_fields(error, sent)["erring_index"] == 0
+    assert "failed inside the simulator" in caplog.text
+    assert regtest.rpc.listpeerchannels(short_channel_id="103x1x0")["channels"][0]["htlcs"] == []
+    assert inflight(regtest) == {}  # the reservations it held are released

@@ -10,14 +10,19 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from pyln.client import LightningRpc, RpcError
 
+from lnconsole.sim.graph import RoutingGraph
 from lnconsole.sim.invoices import InvoiceBook
-from lnconsole.sim.server import find_object_end
+from lnconsole.sim.payments import PaymentBook
+from lnconsole.sim.scenarios import build_scenario
+from lnconsole.sim.server import SimServer, find_object_end
 from tests.conftest import RunningSim
+from tests.sim.helpers import ABC, ADC, make_invoice, send_part
 
 
 def raw_exchange(path: Path, chunks: list[bytes], responses: int) -> list[dict[str, object]]:
@@ -147,6 +152,46 @@ def test_long_waitsendpay_calls_do_not_block_other_calls(regtest: RunningSim) ->
     for waiter in waiters:
         waiter.join()
     assert errors == [200, 200]  # both timed out while pending, as lightningd says
+
+
+def test_a_client_leaving_during_waitsendpay_leaves_nothing_behind(start_sim: Callable[..., RunningSim]) -> None:
+    """The waitsendpay of a client that hung up runs to its end (as in lightningd): the payment and other
+    clients are unaffected, and no task or waiter is left once the part resolves."""
+    sim = start_sim("regtest", hop_delay_ms=0, mpp_timeout_s=30)
+    invoice = make_invoice(sim, "C", 100_000_000)
+
+    send_part(sim, invoice, *ABC, 60_000_000, 1, 1, 100_000_000)  # held by the payee until the rest comes
+    request = {"jsonrpc": "2.0", "id": 1, "method": "waitsendpay", "params": [invoice.payment_hash, None, 1]}
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(sim.socket_path))
+        sock.sendall(json.dumps(request).encode())
+        time.sleep(0.1)  # the call is waiting when the client goes
+
+    def leftovers() -> tuple[int, int]:
+        book = sim.node.component(PaymentBook)
+        return len(sim.server._tasks), sum(len(waiting) for waiting in book._waiters.values())
+
+    assert sim.on_loop(leftovers) == (1, 1)  # still waiting for the part, with nobody to tell
+    assert sim.rpc.getinfo()["id"] == sim.node.our_id
+    send_part(sim, invoice, *ADC, 40_000_000, 2, 1, 100_000_000)
+    assert sim.rpc.waitsendpay(invoice.payment_hash, partid=1, timeout=10)["status"] == "complete"
+    deadline = time.monotonic() + 5
+    while sim.on_loop(leftovers) != (0, 0):
+        assert time.monotonic() < deadline, f"left behind: {sim.on_loop(leftovers)}"
+        time.sleep(0.01)
+
+
+def test_the_routing_index_is_built_right_after_start(regtest: RunningSim) -> None:
+    """Scheduled on the loop once the server listens, so the first getroute does not wait for it."""
+    assert regtest.on_loop(lambda: regtest.node.component(RoutingGraph)._index is not None)
+
+
+def test_a_server_that_cannot_listen_says_why_at_once(short_socket_dir: Path) -> None:
+    server = SimServer(build_scenario("regtest"), short_socket_dir / ("x" * 200))
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="AF_UNIX path too long"):
+        server.start_in_thread()
+    assert time.monotonic() - started < 5
 
 
 def test_find_object_end_respects_strings_and_nesting() -> None:
