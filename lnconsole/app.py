@@ -21,10 +21,12 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from .invoice import PayableInvoice
 from .node import NodeClient, NodeError, NodeInfo, NodeUnreachable
 from .payment import PaymentError, PaymentEvent, PaymentSession
 from .plan import PaymentPlan
 from .screens.messages import InvoiceChosen, PayRequested
+from .screens.palette import ActionsProvider
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +100,9 @@ class LnConsoleApp(App[None]):
 
     TITLE = "lnconsole"
     CSS_PATH = "lnconsole.tcss"
+    COMMANDS = App.COMMANDS | {ActionsProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "new_payment", "New payment", id="new_payment", tooltip="Paste an invoice to pay"),
+        Binding("f2", "new_payment", "New", id="new_payment", tooltip="A new payment: paste an invoice"),
         Binding("f4", "attempts", "Attempts", id="attempts", tooltip="The payment being watched"),
         Binding("f5", "history", "History", id="history", tooltip="Earlier payments (listsendpays)"),
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave the console; payments go on on the node"),
@@ -137,6 +140,7 @@ class LnConsoleApp(App[None]):
 
         self.push_screen(InvoiceScreen())
         self.refresh_status()
+        self.resume_payments()
         if self._poll_status:
             self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
 
@@ -166,6 +170,7 @@ class LnConsoleApp(App[None]):
             log.warning("node unreachable: %s", message.status.error)
         elif not was_reachable and message.status.reachable:
             self.notify("The node answers again.", title="Node back")
+            self.resume_payments()  # payments that were pending while it was away are watched again
 
     # -- navigation ----------------------------------------------------------------------------------------
 
@@ -174,7 +179,9 @@ class LnConsoleApp(App[None]):
 
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        if not isinstance(self.screen, InvoiceScreen):
+        if isinstance(self.screen, InvoiceScreen):
+            self.screen.action_edit_invoice()
+        else:
             self.push_screen(InvoiceScreen())
 
     def action_history(self) -> None:
@@ -208,18 +215,30 @@ class LnConsoleApp(App[None]):
 
         def confirmed(answer: bool | None) -> None:
             if answer:
-                self.launch(plan)
+                self.launch(plan, message.invoice)
 
         self.push_screen(ConfirmDialog(plan, message.invoice, self.settings), confirmed)
 
     @work(thread=True, exit_on_error=False, group="launch")
-    def launch(self, plan: PaymentPlan) -> None:
+    def launch(self, plan: PaymentPlan, invoice: PayableInvoice | None = None) -> None:
         """Send the confirmed plan (never exclusive: cancelling this worker must not cancel a payment)."""
         from .screens.attempts import AttemptsScreen
 
         session = self.new_session(plan.target)
-        self.call_from_thread(self.push_screen, AttemptsScreen(session, plan))
-        session.launch(plan)
+        screen = AttemptsScreen(session, plan, invoice=invoice)
+        self.call_from_thread(self.push_screen, screen)
+        try:
+            session.launch(plan)
+        except (PaymentError, NodeError) as error:
+            self.call_from_thread(screen.show_launch_error, error.message)
+            raise  # the one worker-error handler tells the user too
+
+    @work(thread=True, exit_on_error=False, group="resume")
+    def resume_payments(self) -> None:
+        """Watch again the payments still in flight on the node (the console was closed while they were)."""
+        from .screens.attempts import resume_pending
+
+        resume_pending(self)
 
     # -- payments ------------------------------------------------------------------------------------------
 
@@ -260,16 +279,21 @@ class LnConsoleApp(App[None]):
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
+        # Node and user text may hold [brackets]: never let it be read as markup.
         if isinstance(error, PaymentError):
-            self.notify(error.message, title="Not sent", severity="error", timeout=8)
+            self.notify(error.message, title="Not sent", severity="error", timeout=8, markup=False)
         elif isinstance(error, NodeUnreachable):
-            self.notify(error.message, title="Node unreachable", severity="error", timeout=8)
+            self.notify(error.message, title="Node unreachable", severity="error", timeout=8, markup=False)
         elif isinstance(error, NodeError):
             code = f" (code {error.code})" if error.code is not None else ""
-            self.notify(f"{error.message}{code}", title=f"{error.method} failed", severity="error", timeout=8)
+            self.notify(
+                f"{error.message}{code}", title=f"{error.method} failed", severity="error", timeout=8, markup=False
+            )
         else:
-            log.exception("worker %s failed", event.worker.name, exc_info=error)
-            self.notify(f"{type(error).__name__}: {error}", title="Unexpected error", severity="error", timeout=8)
+            log.error("worker %s failed", event.worker.name, exc_info=error)
+            self.notify(
+                f"{type(error).__name__}: {error}", title="Unexpected error", severity="error", timeout=8, markup=False
+            )
 
     def on_unmount(self) -> None:
         """Stop watching; the payments themselves go on on the node."""

@@ -1,15 +1,25 @@
-"""The ``lnconsole`` command line: the demo, and the simulated node (``lnconsole sim``)."""
+"""The ``lnconsole`` command line: the demo, the simulated node (``lnconsole sim``), and the headless commands
+(``decode``, ``route``, ``pay``, ``history``; see :mod:`lnconsole.headless`)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 SCENARIO_CHOICES = ("demo", "mainnet", "regtest")
+HEADLESS_COMMANDS = ("decode", "route", "pay", "history")
+
+EXIT_CODES_HELP = """exit codes:
+  0  done (pay: paid, now or before)
+  1  the node or the payment failed (the message carries lightningd's error code)
+  2  bad input: the invoice, an amount or an option (nothing sent)
+  3  pay: not sent, not confirmed
+  4  pay: still pending when --timeout passed (the parts go on on the node)"""
 
 
 def add_sim_options(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the embedded simulated network (no node needed) and use it",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    group = parser.add_argument_group("connection (as lightning-cli)")
+    group.add_argument("--lightning-dir", metavar="DIR", help="lightningd's directory (default ~/.lightning)")
+    group.add_argument("--network", default="bitcoin", help="bitcoin, testnet, signet, regtest... (default bitcoin)")
+    group.add_argument(
+        "--rpc-file",
+        default="lightning-rpc",
+        metavar="PATH",
+        help="the RPC socket: relative to the network directory, or absolute (default lightning-rpc)",
+    )
     add_sim_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -68,7 +87,130 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer deprecated commands (getroute) with -32601, as lightningd with deprecated APIs off",
     )
     add_sim_options(sim)
+    add_headless_commands(commands)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
+    return value
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    """The options every headless command takes: where the node is (as lightning-cli finds it), and --json."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("connection (as lightning-cli)")
+    group.add_argument("--lightning-dir", metavar="DIR", help="lightningd's directory (default ~/.lightning)")
+    group.add_argument("--network", default="bitcoin", help="bitcoin, testnet, signet, regtest... (default bitcoin)")
+    group.add_argument(
+        "--rpc-file",
+        default="lightning-rpc",
+        metavar="PATH",
+        help="the RPC socket: relative to the network directory, or absolute (default lightning-rpc)",
+    )
+    parent.add_argument("--json", action="store_true", help="machine-readable output: JSON on stdout")
+    return parent
+
+
+def _plan_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("invoice", metavar="BOLT11", help="the invoice (a lightning: prefix is fine)")
+    parser.add_argument("--amount", metavar="X", help="amount for an invoice without one: 1000msat, 10sat, 0.0001btc")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="SCID/DIR|SCID|NODE_ID",
+        help="a channel (one direction, or both) or node to avoid; repeat the option, or separate with commas",
+    )
+    parser.add_argument("--maxhops", type=_positive_int, metavar="N", help="at most N channels per route")
+    parser.add_argument("--maxfee", metavar="X", help="the most to pay in fees, all parts together (e.g. 50sat)")
+    parser.add_argument("--maxdelay", type=_positive_int, metavar="N", help="the most blocks funds may be locked")
+    split = parser.add_mutually_exclusive_group()
+    split.add_argument("--parts", type=_positive_int, metavar="N", help="split into N equal parts")
+    split.add_argument("--split", metavar="A,B,...", help="split into parts of these amounts (they must add up)")
+    split.add_argument(
+        "--plan-liquidity", type=_positive_int, metavar="N", help="let getroutes split by liquidity into up to N parts"
+    )
+
+
+def add_headless_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``decode``, ``route``, ``pay`` and ``history``."""
+    parent = _connection_options()
+    common: dict[str, object] = {
+        "parents": [parent],
+        "epilog": EXIT_CODES_HELP,
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+    decode = commands.add_parser(
+        "decode",
+        help="show a BOLT11 invoice's fields, checked against the node",
+        description="Decode a BOLT11 invoice (here and on the node) and say whether this node can pay it.",
+        **common,  # type: ignore[arg-type]
+    )
+    decode.add_argument("invoice", metavar="BOLT11", help="the invoice (a lightning: prefix is fine)")
+
+    route = commands.add_parser(
+        "route",
+        help="show the route(s) the node would take to pay an invoice",
+        description="Find routes for an invoice with the node's getroutes (or getroute); nothing is sent.",
+        **common,  # type: ignore[arg-type]
+    )
+    _plan_options(route)
+
+    pay = commands.add_parser(
+        "pay",
+        help="pay an invoice with sendpay, showing each part's progress",
+        description=(
+            "Plan the payment, show it, and send it after a typed 'yes' (or --yes); then follow every part "
+            "until the payment completes or fails. An invoice the node already paid is not paid again."
+        ),
+        **common,  # type: ignore[arg-type]
+    )
+    _plan_options(pay)
+    pay.add_argument(
+        "--retry", type=_count, default=0, metavar="N", help="reroute failed parts automatically, N times at most"
+    )
+    pay.add_argument("-y", "--yes", action="store_true", help="send without asking")
+    pay.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="S",
+        help="stop watching after S seconds (parts in flight go on on the node); default: until settled",
+    )
+
+    history = commands.add_parser(
+        "history",
+        help="list the node's payments, newest first",
+        description="The node's payment attempts (listsendpays grouped by payment_hash and groupid), newest first.",
+        **common,  # type: ignore[arg-type]
+    )
+    history.add_argument("--status", choices=("pending", "complete", "failed"), help="only attempts in this state")
+    history.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="at most N attempts (default 20)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,10 +222,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "sim":
         return run_sim(args)
+    if args.command in HEADLESS_COMMANDS:
+        return run_headless(args)
     if args.demo:
         return run_demo(args)
-    parser.print_help()
-    return 2
+    return run_console(args)
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    """One of the headless commands, printing to this process's stdout/stderr and asking on its stdin."""
+    from . import headless
+
+    terminal = headless.Terminal.system()
+    connection = headless.Connection(args.lightning_dir, args.network, args.rpc_file)
+    command = args.command
+
+    def plan_options() -> headless.PlanOptions:
+        return headless.PlanOptions(
+            amount=args.amount,
+            exclude=tuple(args.exclude),
+            maxhops=args.maxhops,
+            maxfee=args.maxfee,
+            maxdelay=args.maxdelay,
+            parts=args.parts,
+            split=args.split,
+            plan_liquidity=args.plan_liquidity,
+        )
+
+    def invoke() -> int:
+        if command == "decode":
+            return headless.decode(connection, args.invoice, as_json=args.json, terminal=terminal)
+        if command == "route":
+            return headless.route(connection, args.invoice, plan_options(), as_json=args.json, terminal=terminal)
+        if command == "pay":
+            return headless.pay(
+                connection,
+                args.invoice,
+                plan_options(),
+                headless.PayOptions(retry=args.retry, yes=args.yes, timeout=args.timeout),
+                as_json=args.json,
+                terminal=terminal,
+            )
+        return headless.history(connection, status=args.status, limit=args.limit, as_json=args.json, terminal=terminal)
+
+    return headless.run(invoke, as_json=args.json, terminal=terminal)
 
 
 def _sim_config(args: argparse.Namespace, legacy: bool = False, deprecated_apis: bool = True) -> object:
@@ -123,37 +305,58 @@ def run_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def log_to_file(verbose: bool) -> Path:
+    """The console draws on the terminal, so its log goes to a file in the user's state directory."""
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "lnconsole"
+    state.mkdir(parents=True, exist_ok=True)
+    path = state / "lnconsole.log"
+    for handler in logging.root.handlers[:]:
+        logging.root.removeHandler(handler)
+    logging.basicConfig(
+        filename=path,
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    return path
+
+
+def run_console(args: argparse.Namespace) -> int:
+    """``lnconsole``: the console on the node found like lightning-cli finds it."""
+    from .app import make_app
+    from .node import NodeError, connect
+
+    log_to_file(args.verbose)
+    try:
+        node = connect(args.lightning_dir, args.network, args.rpc_file)
+    except NodeError as error:
+        print(f"lnconsole: {error.message}", file=sys.stderr)
+        print("Use --lightning-dir/--network/--rpc-file to say where lightningd is, or try lnconsole --demo.",
+              file=sys.stderr)
+        return 1
+    make_app(node).run()
+    return 0
+
+
 def run_demo(args: argparse.Namespace) -> int:
-    """``lnconsole --demo``: start the embedded demo network and show how to reach it.
+    """``lnconsole --demo``: the console on an embedded simulated network, in this process.
 
-    The console's screens arrive with the UI; until then the demo runs the simulated network in the
-    foreground and prints invoices to pay with any CLN client.
+    The demo only ever talks to its own simulator (over its unix socket, through pyln-client, like a real
+    node), never to a node found on the machine.
     """
-    from pyln.client import LightningRpc
-
-    from .sim.scenario_demo import DEMO_PAYEES
+    from .app import DemoInfo, make_app
+    from .node import PylnNode
+    from .sim.scenario_demo import DEMO_PAYEES, DEMO_STORIES
     from .sim.scenarios import build_scenario
     from .sim.server import SimServer
 
+    log_to_file(args.verbose)
     node = build_scenario("demo", _sim_config(args))  # type: ignore[arg-type]
+    stories = {story.payee: f"{story.title}: {story.text}" for story in DEMO_STORIES}
+    demo = DemoInfo(payees=dict(DEMO_PAYEES), stories=stories)
     with tempfile.TemporaryDirectory(prefix="lnconsole-demo-") as directory:
         socket_path = Path(directory) / "lightning-rpc"
-        with SimServer(node, socket_path) as server:
-            rpc = LightningRpc(str(socket_path))
-            info = rpc.getinfo()
-            print(f"lnconsole demo: simulated node {info['alias']} ({info['id']}) on {info['network']}")
-            print(f"RPC socket: {socket_path}\n  lightning-cli --rpc-file={socket_path} getinfo\n")
-            for payee, amount_msat in DEMO_PAYEES.items():
-                invoice = rpc.call(
-                    "dev-sim-invoice",
-                    {"node": payee, "amount_msat": amount_msat, "description": f"demo payment to {payee}"},
-                )
-                print(f"Invoice from {payee} ({amount_msat // 1000} sat):\n  {invoice['bolt11']}\n")
-            print("Press Ctrl-C to stop.", flush=True)
-            try:
-                server.join()
-            except KeyboardInterrupt:
-                print("\nStopped.")
+        with SimServer(node, socket_path):
+            make_app(PylnNode(socket_path), demo=demo).run()
     return 0
 
 

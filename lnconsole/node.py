@@ -153,6 +153,8 @@ class SendPayment:
     bolt11: str | None = None
     updated_index: int | None = None
     erroronion: str | None = None
+    description: str | None = None
+    """The invoice description sendpay was given (CLN stores it when ``description`` is passed)."""
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> SendPayment:
@@ -172,6 +174,7 @@ class SendPayment:
             bolt11=obj.get("bolt11"),
             updated_index=obj.get("updated_index"),
             erroronion=obj.get("erroronion"),
+            description=obj.get("description"),
         )
 
 
@@ -398,6 +401,8 @@ class _Capabilities:
 
     decode: bool | None = None
     getroutes: bool | None = None
+    wait: bool | None = None
+    """Whether ``wait`` answers for the sendpays subsystem (CLN 23.11+): the newest index in one call."""
 
 
 class PylnNode:
@@ -671,6 +676,72 @@ class PylnNode:
         return Page(payments, next_start)
 
 
+NEWEST_WINDOW = 64
+"""When the end is known to this many indexes, one ``limit`` call reads them all instead of more probes."""
+
+
+def newest_created_index(node: NodeClient, *, hint: int = 0, within: int = 1) -> int:
+    """An index N with no sendpay created after it and the newest one within ``within`` below it (0: none).
+
+    ``listsendpays`` can only page upwards from a ``start``, so a history that shows the newest first must
+    know where the end is without listing everything. Nodes with ``wait`` (CLN 23.11+) say it in one call;
+    otherwise one-record probes (``start=S limit=1``) find it: steps growing eightfold from ``hint`` (the end
+    learnt last time, so a reopen costs two calls when nothing was paid since), then a binary search, and
+    one call for the last few indexes: about 20 calls for 100,000 payments, 2 for a reopen.
+    """
+    capabilities = getattr(node, "capabilities", None)
+    if getattr(capabilities, "wait", None) is not False:
+        try:
+            answer = node.call("wait", {"subsystem": "sendpays", "indexname": "created", "nextvalue": 0})
+        except NodeUnreachable:
+            raise
+        except NodeError:
+            if capabilities is not None and hasattr(capabilities, "wait"):
+                capabilities.wait = False
+        else:
+            if capabilities is not None and hasattr(capabilities, "wait"):
+                capabilities.wait = True
+            created = answer.get("created")
+            if isinstance(created, int) and not isinstance(created, bool) and created >= 0:
+                return created
+    within = max(1, within)
+
+    def first_at_or_after(start: int) -> int | None:
+        page = node.listsendpays_page(start=start, limit=1)
+        return page.payments[0].created_index if page.payments else None
+
+    low = first_at_or_after(max(1, hint))
+    if low is None:
+        if hint <= 1:
+            return 0
+        high = max(1, hint)  # payments were deleted since: search below the old end
+        low = first_at_or_after(1)
+        if low is None:
+            return 0
+    else:
+        step = 1 if hint > 1 else 64  # after a hint, one probe past it usually proves it is still the end
+        while True:
+            found = first_at_or_after(low + step)
+            if found is None:
+                high = low + step
+                break
+            low = found
+            step *= 8
+    # low holds a payment, nothing is at or after high.
+    while high - low > max(within, NEWEST_WINDOW):
+        middle = (low + high) // 2
+        found = first_at_or_after(middle)
+        if found is None:
+            high = middle
+        else:
+            low = found
+    if high - low > within:
+        window = node.listsendpays_page(start=low, limit=high - low).payments
+        low = max((payment.created_index for payment in window), default=low)
+        high = low + 1
+    return low if within == 1 else high - 1
+
+
 def _local_policy(channel: dict[str, Any]) -> dict[str, Any]:
     """Our side's policy of one listpeerchannels entry: ``updates.local``, else the older top-level fields."""
     local = (channel.get("updates") or {}).get("local") or {}
@@ -724,5 +795,6 @@ __all__ = [
     "SendPayment",
     "SendpayHop",
     "connect",
+    "newest_created_index",
     "rpc_socket_path",
 ]

@@ -13,6 +13,9 @@ The rules that keep money safe (issue 6, "nothing lost, nothing sent twice"):
   group in flight (a new partid) or starts a new group when nothing is (CLN allows one group in flight and
   refuses to reuse a (payment_hash, partid, groupid)). Retries happen when the caller asks, or automatically
   only under a :class:`RetryPolicy` the caller gave. Final failures (the destination refused) stop.
+- A payment is complete once a part is (the payee released the preimage). When the complete parts this
+  session knows carry less than the total, someone else sent the rest: the node is asked once for the group's
+  other parts, and those still pending are watched, before PaymentComplete counts them all.
 - Stopping a session stops watching; the payment goes on on the node, and :meth:`PaymentSession.attach`
   (from this or a new process) picks its parts up again.
 
@@ -23,17 +26,18 @@ called launch/retry/attach), one at a time and in order; a UI must hand them to 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any
 
 from .amounts import format_msat
+from .failures import FAILURES_BY_NAME, FailureExplanation, explain
+from .graph import Aliases
 from .node import (
     INVALID_PARAMS,
     PAY_DESTINATION_PERM_FAIL,
@@ -48,16 +52,16 @@ from .node import (
     RoutingFailure,
     SendPayment,
 )
-from .plan import PaymentPlan, PaymentTarget, PlanError, RouteSource, route_not_found_errors
-from .routing import Route
+from .plan import PaymentPlan, PaymentTarget, PlanError, RouteSource
+from .routing import Route, RouteFinder, RouteNotFound
 
 log = logging.getLogger(__name__)
 
-# Failcode bits (BOLT 4), for the fallback explanation.
-_PERM = 0x4000
-_NODE = 0x2000
-_MPP_TIMEOUT = 23
-_EXPIRY_TOO_SOON = 0x1000 | 14
+_MPP_TIMEOUT = FAILURES_BY_NAME["mpp_timeout"].code
+_MPP_TIMEOUT_MESSAGE = (
+    "The payee did not get every part in time (mpp_timeout) and released what it held: "
+    "send the parts again, together, in a new group."
+)
 
 IN_FLIGHT = ("sending", "pending", "unknown")
 """Part states in which the part may hold (or be about to hold) an HTLC."""
@@ -159,125 +163,6 @@ def classify(payment_hash: str, records: Sequence[SendPayment]) -> Preflight:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Failure explanations: lnconsole.failures.explain, or a basic stand-in
-
-
-class FailureExplainer(Protocol):
-    """``explain(failure, route, error_code)``: where the failure is, what it means, what to do next.
-
-    The result needs ``next_step`` (an enum or string: RETRY_ELSEWHERE, EXCLUDE_NODE, UPDATE_AND_RETRY, STOP),
-    ``final``, ``exclude_nodes``, ``exclude_channels`` (``scid/dir``) and ``explanation``.
-    """
-
-    def __call__(self, failure: RoutingFailure, route: Route | None, error_code: int | None) -> Any: ...
-
-
-@dataclass(frozen=True)
-class BasicExplanation:
-    """The explanation used when :mod:`lnconsole.failures` is not available (same fields, plainer words)."""
-
-    next_step: str
-    final: bool
-    exclude_nodes: tuple[str, ...]
-    exclude_channels: tuple[str, ...]
-    failcodename: str | None
-    explanation: str
-    erring_index: int | None
-
-
-def basic_explain(failure: RoutingFailure, route: Route | None, error_code: int | None) -> BasicExplanation:
-    """Locate the failure and pick a next step from the failcode's flags alone."""
-    failcode = failure.failcode or 0
-    name = failure.failcodename or (f"failcode {failcode}" if failure.failcode is not None else "an unknown failure")
-    destination = route.destination if route is not None else None
-    at_destination = failure.erring_node is not None and failure.erring_node == destination
-    where = f" at hop {failure.erring_index}" if failure.erring_index is not None else ""
-    if error_code == PAY_DESTINATION_PERM_FAIL or (at_destination and failcode & _PERM):
-        return BasicExplanation(
-            "STOP", True, (), (), failure.failcodename, f"The destination refused the payment ({name}).",
-            failure.erring_index,
-        )
-    if failcode == _EXPIRY_TOO_SOON:
-        return BasicExplanation(
-            "STOP", False, (), (), failure.failcodename, f"{name}{where}: the node's block height is behind.",
-            failure.erring_index,
-        )
-    if failcode == _MPP_TIMEOUT:
-        return BasicExplanation(
-            "RETRY_ELSEWHERE", False, (), (), failure.failcodename,
-            "The destination did not get every part in time (mpp_timeout).", failure.erring_index,
-        )
-    nodes: tuple[str, ...] = ()
-    channels: tuple[str, ...] = ()
-    if failcode & _NODE and failure.erring_node and not at_destination:
-        nodes = (failure.erring_node,)
-    elif failure.erring_channel is not None and failure.erring_direction is not None:
-        channels = (f"{failure.erring_channel}/{failure.erring_direction}",)
-    step = "EXCLUDE_NODE" if nodes else "RETRY_ELSEWHERE"
-    return BasicExplanation(
-        step, False, nodes, channels, failure.failcodename, f"{name}{where}: try another route.", failure.erring_index
-    )
-
-
-def _default_explainer() -> FailureExplainer:
-    try:
-        from .failures import explain  # type: ignore[attr-defined]
-    except ImportError:
-        return basic_explain
-    return explain  # type: ignore[no-any-return]
-
-
-def _step_name(explanation: Any) -> str:
-    step = getattr(explanation, "next_step", None)
-    name = getattr(step, "name", None) or getattr(step, "value", None) or str(step)
-    return str(name).upper()
-
-
-def _judge(failure: RoutingFailure, explanation: Any, code: int | None) -> tuple[bool, bool]:
-    """(final, retryable) for a failed part.
-
-    Final: the destination refused the payment itself (203, or the explanation says the failure came from the
-    destination). ``mpp_timeout`` is the exception: the payee only gave up waiting for the other parts, so
-    this part's amount may go again, with the others, in a new group (the explainer, which sees one part,
-    says STOP "for this part alone").
-    """
-    if code == PAY_DESTINATION_PERM_FAIL:
-        return True, False
-    if failure.failcode == _MPP_TIMEOUT:
-        return False, True
-    final = getattr(explanation, "final", None)
-    if final is None:
-        final = getattr(explanation, "from_destination", False)
-    if final:
-        return True, False
-    return False, _step_name(explanation) != "STOP"
-
-
-def _exclusions(explanation: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(node ids, ``scid/dir``s) a reroute should avoid, from either explanation shape."""
-    nodes = getattr(explanation, "exclude_nodes", None)
-    channels = getattr(explanation, "exclude_channels", None)
-    if nodes is None and channels is None:
-        items = tuple(getattr(explanation, "exclusions", ()) or ())
-        channels = tuple(item for item in items if "/" in item)
-        nodes = tuple(item for item in items if "/" not in item)
-    return tuple(nodes or ()), tuple(channels or ())
-
-
-def _describe(failure: RoutingFailure, explanation: Any, fallback: str) -> str:
-    if failure.failcode == _MPP_TIMEOUT:
-        return (
-            "The payee did not get every part in time (mpp_timeout) and released what it held: "
-            "send the parts again, together, in a new group."
-        )
-    for name in ("summary", "explanation"):
-        text = getattr(explanation, name, None)
-        if isinstance(text, str) and text:
-            return text
-    return fallback
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Events
 
 
@@ -330,7 +215,7 @@ class PartComplete(PartEvent):
 class PartFailed(PartEvent):
     failure: RoutingFailure | None
     """The routing failure object (203/204), None when the node gave none (202, 208, refused parameters)."""
-    explanation: Any
+    explanation: FailureExplanation | None
     code: int | None
     message: str
     retryable: bool
@@ -418,7 +303,7 @@ class PartView:
     status: str
     preimage: str | None
     failure: RoutingFailure | None
-    explanation: Any
+    explanation: FailureExplanation | None
     code: int | None
     message: str
     retryable: bool
@@ -453,7 +338,7 @@ class _Part:
     preimage: str | None = None
     preimage_verified: bool = False
     failure: RoutingFailure | None = None
-    explanation: Any = None
+    explanation: FailureExplanation | None = None
     code: int | None = None
     message: str = ""
     retryable: bool = False
@@ -461,12 +346,9 @@ class _Part:
     retried_by: tuple[int, int] | None = None
     auto_done: bool = False
     """The retry policy has had its say on this failed part (retried it, or could not)."""
-    watching: bool = False
     watch_stop: threading.Event | None = None
-    abort: bool = False
-    """sendpay was refused for a reason that concerns the whole payment (200/201/parameters): stop launching."""
+    """The stop event of the thread watching this part, None when no thread does."""
     down_since: float | None = None
-    events: list[PaymentEvent] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[int, int]:
@@ -476,9 +358,10 @@ class _Part:
 class PaymentSession:
     """Sends one payment's plan and watches its parts until they settle; see the module docstring.
 
-    ``finder`` and ``explainer`` default to :class:`lnconsole.routing.RouteFinder` and
-    :func:`lnconsole.failures.explain`, imported when first needed. ``clock`` (seconds, monotonic) stamps
-    ``elapsed`` in events, so tests can pin it. ``on_event`` is called from background threads.
+    ``finder`` defaults to a :class:`lnconsole.routing.RouteFinder`, made when a retry first needs a route.
+    Failures are explained by :func:`lnconsole.failures.explain`, with the aliases of the erring nodes (asked of
+    the node once each). ``clock`` (seconds, monotonic) stamps ``elapsed`` in events, so tests can pin it.
+    ``on_event`` is called from background threads.
     """
 
     def __init__(
@@ -488,7 +371,6 @@ class PaymentSession:
         *,
         on_event: Callable[[PaymentEvent], None] | None = None,
         finder: RouteSource | None = None,
-        explainer: FailureExplainer | None = None,
         retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         poll_timeout_s: int = 1,
@@ -501,7 +383,7 @@ class PaymentSession:
         self.retry_policy = retry_policy
         self._on_event = on_event
         self._finder = finder
-        self._explainer = explainer
+        self._aliases = Aliases(node)
         self._clock = clock
         self.poll_timeout_s = max(1, int(poll_timeout_s))
         self.pending_interval_s = pending_interval_s
@@ -520,12 +402,13 @@ class PaymentSession:
         self._started: float | None = None
         self._groupid: int | None = None
         self._outcome: PaymentComplete | PaymentFailed | None = None
-        self._complete_emitted = False
-        self._failed_emitted = False
         self._final_reason: str | None = None
         self._auto_retries = 0
         self._excluded_nodes: dict[str, None] = {}
         self._excluded_channels: dict[str, None] = {}
+        self._asked_for: frozenset[tuple[int, int]] = frozenset()
+        """The complete parts for which the node was last asked for the rest of the group."""
+        self._asking = False
 
     # -- what a screen reads -----------------------------------------------------------------------------------
 
@@ -594,26 +477,19 @@ class PaymentSession:
         with self._lock:
             if self._launched:
                 raise AlreadyLaunched("This payment was already launched: it is not sent again.")
-            self._launched = True
-            if self._started is None:
-                self._started = self._clock()
+            self._begin()
         try:
             found = preflight(self.node, self.target)
         except BaseException:
             with self._lock:
                 self._launched = False  # nothing was sent: the payer may try again
             raise
-        if isinstance(found, AlreadyPaid):
-            self._adopt_paid(found)
-            return LaunchResult("already_paid", found.groupid, found)
-        if isinstance(found, Pending):
-            self._attach(found)
-            return LaunchResult("attached", found.groupid, found)
+        if not isinstance(found, Fresh):
+            return self._take_over(found)
 
         groupid = found.next_groupid
         with self._lock:
             self._groupid = groupid
-            self._failed_emitted = False
             parts = [
                 self._new_part(groupid, planned.partid, planned.amount_msat, planned.route) for planned in plan.parts
             ]
@@ -621,7 +497,7 @@ class PaymentSession:
         aborted: _Part | None = None
         for index, part in enumerate(parts):
             if aborted is not None:
-                self._set_not_sent(part, f"Not sent: part {aborted.partid} was refused ({aborted.message}).")
+                self._fail(part, f"Not sent: part {aborted.partid} was refused ({aborted.message}).", status="not_sent")
                 continue
             if any(earlier.status == "unknown" for earlier in parts[:index]):
                 # The node stopped answering: this part waits for it with the others (sent once it is back,
@@ -630,23 +506,21 @@ class PaymentSession:
                 self._start_thread(part)
                 continue
             self._send(part)
-            if part.status in ("pending", "complete", "unknown"):
+            if part.status in IN_FLIGHT:
                 self._start_thread(part)
             elif part.status == "failed":
                 failed.append(part)
-            if part.abort:
+            if part.status == "not_sent":  # refused for a reason that concerns the whole payment: stop launching
                 aborted = part
         self._deliver()
         if aborted is not None and aborted.code in (PAY_IN_PROGRESS, PAY_RHASH_ALREADY_USED):
             # Someone else (another console, the pay plugin) is paying or has paid this hash.
-            with contextlib.suppress(NodeError):
+            try:
                 again = preflight(self.node, self.target)
-                if isinstance(again, AlreadyPaid):
-                    self._adopt_paid(again)
-                    return LaunchResult("already_paid", again.groupid, again)
-                if isinstance(again, Pending):
-                    self._attach(again)
-                    return LaunchResult("attached", again.groupid, again)
+            except NodeError:
+                again = found
+            if not isinstance(again, Fresh):
+                return self._take_over(again)
         for part in failed:
             self._after_failure(part)
         self._settle()
@@ -671,38 +545,58 @@ class PaymentSession:
             self._attach(found)
         return found
 
+    def _begin(self) -> None:
+        self._launched = True
+        if self._started is None:
+            self._started = self._clock()
+
+    def _take_over(self, found: AlreadyPaid | Pending) -> LaunchResult:
+        """The node already has this payment: report it paid, or watch its parts in flight."""
+        if isinstance(found, AlreadyPaid):
+            self._adopt_paid(found)
+            return LaunchResult("already_paid", found.groupid, found)
+        self._attach(found)
+        return LaunchResult("attached", found.groupid, found)
+
     def _attach(self, found: Pending) -> None:
         with self._lock:
-            self._launched = True
-            if self._started is None:
-                self._started = self._clock()
+            self._begin()
             if self._stop.is_set():
                 self._stop = threading.Event()
             self._groupid = found.groupid
-            self._failed_emitted = False
-            to_watch: list[_Part] = []
-            for record in found.parts:
+            if isinstance(self._outcome, PaymentFailed):
+                self._outcome = None  # parts are in flight again
+        # A failed part of the group is watched too: waitsendpay answers its failure at once, so the screen can
+        # explain it and offer a retry (which checks what is in flight first).
+        self._adopt(found.parts, watch=("pending", "failed"))
+
+    def _adopt(self, records: Sequence[SendPayment], *, watch: tuple[str, ...]) -> None:
+        """Take the node's parts this session does not have as attached parts; watch those whose status is in
+        ``watch``, and this session's own parts still in flight."""
+        to_watch: list[_Part] = []
+        with self._lock:
+            for record in records:
                 key = (record.groupid, record.partid)
                 part = self._parts.get(key)
-                if part is not None and part.status == "not_sent":
-                    part = None  # ours never reached the node: the record under that key is another console's
-                if part is None:
-                    # A failed part of the group is watched too: waitsendpay answers its failure at once, so the
-                    # screen can explain it and offer a retry (which checks what is in flight first).
-                    part = _Part(
-                        groupid=record.groupid,
-                        partid=record.partid,
-                        amount_msat=record.amount_msat or 0,
-                        amount_sent_msat=record.amount_sent_msat,
-                        route=None,
-                        status=record.status,
-                        started=self._clock(),
-                    )
-                    self._parts[key] = part
-                    self._queue_part(part, PartAttached)
-                    if record.status in ("pending", "failed"):
+                if part is not None and part.status != "not_sent":  # (not_sent: the record is another console's)
+                    if part.status in IN_FLIGHT:
                         to_watch.append(part)
-                elif part.status in IN_FLIGHT:
+                    continue
+                part = _Part(
+                    groupid=record.groupid,
+                    partid=record.partid,
+                    amount_msat=record.amount_msat or 0,
+                    amount_sent_msat=record.amount_sent_msat,
+                    route=None,
+                    status=record.status,
+                    started=self._clock(),
+                )
+                if record.status == "complete":
+                    part.preimage = record.payment_preimage or ""
+                    part.preimage_verified = _preimage_matches(part.preimage, self.target.payment_hash)
+                self._parts[key] = part
+                self._queue_part(part, PartAttached)
+                if record.status in watch:
                     to_watch.append(part)
         self._deliver()
         for part in to_watch:
@@ -710,25 +604,12 @@ class PaymentSession:
 
     def _adopt_paid(self, paid: AlreadyPaid, *, deliver: bool = True) -> None:
         with self._lock:
-            if self._started is None:
-                self._started = self._clock()
-            self._launched = True
+            self._begin()
             self._groupid = paid.groupid
-            if not self._complete_emitted:
-                self._complete_emitted = True
-                event = PaymentComplete(
-                    payment_hash=self.target.payment_hash,
-                    groupid=paid.groupid,
-                    elapsed=self._elapsed(),
-                    preimage=paid.preimage,
-                    amount_msat=paid.amount_msat,
-                    amount_sent_msat=paid.amount_sent_msat,
-                    fee_msat=paid.amount_sent_msat - paid.amount_msat,
-                    parts=len(paid.parts),
-                    already_paid=True,
+            if not isinstance(self._outcome, PaymentComplete):
+                self._emit_complete(
+                    paid.groupid, paid.preimage, paid.amount_msat, paid.amount_sent_msat, len(paid.parts), True
                 )
-                self._queue_event(event)
-                self._set_outcome(event)
         if deliver:
             self._deliver()
 
@@ -809,19 +690,16 @@ class PaymentSession:
                 self._check_retryable(part)
                 used = {record.partid for record in records if record.groupid == groupid}
                 used |= {key[1] for key in self._parts if key[0] == groupid}
-                partid = max(used, default=0) + 1
-                new = self._new_part(groupid, partid, amount, route)
+                new = self._new_part(groupid, max(used, default=0) + 1, amount, route)
                 new.retry_of = part.key
                 part.retried_by = new.key
                 part.retryable = False
                 if auto:
                     self._auto_retries += 1
-                if groupid != self._groupid:
-                    self._groupid = groupid
-                self._failed_emitted = False
+                self._groupid = groupid
                 self._outcome = None
             self._send(new)
-            if new.status in ("pending", "complete", "unknown"):
+            if new.status in IN_FLIGHT:
                 self._start_thread(new)
             return new  # events are delivered by the caller, outside the retry lock
 
@@ -832,7 +710,7 @@ class PaymentSession:
             raise RetryRefused(f"{label} was already retried as part {again_partid} (group {again_groupid}).")
         if part.status in IN_FLIGHT:
             raise RetryRefused(f"{label} is still in flight: wait for its outcome before retrying it.")
-        if part.status == "complete" or self._complete_emitted:
+        if part.status == "complete" or isinstance(self._outcome, PaymentComplete):
             raise RetryRefused("The payment is already complete: nothing more is sent.")
         if part.final:
             raise RetryRefused(f"{label} failed at the destination ({part.message}): a retry cannot succeed.")
@@ -868,21 +746,20 @@ class PaymentSession:
         return groupid, sum(carried.values())
 
     def _find_route(self, amount_msat: int, *, maxfee_msat: int | None, maxdelay: int | None) -> Route:
-        finder = self._get_finder()
-        budget = self._fee_budget(maxfee_msat)
+        if self._finder is None:
+            self._finder = RouteFinder(self.node, self.node.getinfo().id)
         try:
-            routes = finder.find(
+            routes = self._finder.find(
                 self.target.destination,
                 amount_msat,
                 final_cltv=self.target.min_final_cltv_expiry,
-                maxfee_msat=budget,
+                maxfee_msat=self._fee_budget(maxfee_msat),
                 maxdelay=maxdelay,
                 exclude_nodes=tuple(self._excluded_nodes),
                 exclude_channels=tuple(self._excluded_channels),
             )
-        except route_not_found_errors() as error:
-            reason = getattr(error, "message", None) or str(error)
-            raise RetryRefused(f"No other route for {format_msat(amount_msat)}: {reason}") from error
+        except (RouteNotFound, NodeError) as error:
+            raise RetryRefused(f"No other route for {format_msat(amount_msat)}: {error.message}") from error
         if not routes:
             raise RetryRefused(f"No other route for {format_msat(amount_msat)}.")
         return routes[0]
@@ -919,20 +796,6 @@ class PaymentSession:
             raise RetryRefused(f"The route's fee {format_msat(route.fee_msat)} is over the {format_msat(budget)} left.")
         if maxdelay is not None and route.total_delay > maxdelay:
             raise RetryRefused(f"The route locks funds for {route.total_delay} blocks, over the {maxdelay} allowed.")
-
-    def _get_finder(self) -> RouteSource:
-        if self._finder is None:
-            try:
-                from .routing import RouteFinder  # type: ignore[attr-defined]
-            except ImportError as error:
-                raise RetryRefused("No route finder is available: give the route to use.") from error
-            self._finder = RouteFinder(self.node, self.node.getinfo().id)
-        return self._finder
-
-    def _get_explainer(self) -> FailureExplainer:
-        if self._explainer is None:
-            self._explainer = _default_explainer()
-        return self._explainer
 
     def _after_failure(self, part: _Part) -> None:
         """Retry automatically when (and only when) a RetryPolicy allows it, then settle the payment's state."""
@@ -974,13 +837,13 @@ class PaymentSession:
             and part.retryable
             and part.retried_by is None
             and self._final_reason is None
-            and not self._complete_emitted
+            and not isinstance(self._outcome, PaymentComplete)
             and self._auto_retries < policy.max_attempts
         )
 
     # -- sending -----------------------------------------------------------------------------------------------
 
-    def _new_part(self, groupid: int, partid: int, amount_msat: int, route: Route | None) -> _Part:
+    def _new_part(self, groupid: int, partid: int, amount_msat: int, route: Route) -> _Part:
         """Claim (groupid, partid) for a part about to be sent: a key is sent at most once per session."""
         key = (groupid, partid)
         if key in self._parts:
@@ -989,7 +852,7 @@ class PaymentSession:
             groupid=groupid,
             partid=partid,
             amount_msat=amount_msat,
-            amount_sent_msat=route.amount_sent_msat if route is not None else amount_msat,
+            amount_sent_msat=route.amount_sent_msat,
             route=route,
             status="sending",
             started=self._clock(),
@@ -1013,8 +876,7 @@ class PaymentSession:
                 groupid=part.groupid,
             )
         except NodeUnreachable as error:
-            with self._lock:
-                self._mark_unknown(part, error)
+            self._mark_unknown(part, error)
             return
         except NodeError as error:
             self._send_refused(part, error)
@@ -1040,41 +902,66 @@ class PaymentSession:
                 )
 
     def _send_refused(self, part: _Part, error: NodeError) -> None:
-        failure: RoutingFailure | None = None
-        explanation: Any = None
-        retryable = False
-        final = False
         code = error.code
         if code in (PAY_TRY_OTHER_ROUTE, PAY_DESTINATION_PERM_FAIL) and error.data:
             # sendpay itself failed the first hop (e.g. "No connection to first peer found").
-            failure = RoutingFailure.from_data(error.data)
-            explanation = self._explain(failure, part.route, code)
-            final, retryable = _judge(failure, explanation, code)
-            message = f"sendpay refused the first hop: {_describe(failure, explanation, error.message)}"
-        elif code == PAY_IN_PROGRESS:
+            self._routing_failure(part, error, at_sendpay=True)
+            return
+        if code == PAY_IN_PROGRESS:
             message = f"Another attempt at this payment is in flight on the node: {error.message}"
-            part.abort = True
         elif code == PAY_RHASH_ALREADY_USED:
             message = f"The node has already used this payment hash: {error.message}"
-            part.abort = True
         elif code == INVALID_PARAMS:
             message = f"The node refused the part's parameters: {error.message}"
-            part.abort = True
         else:
             message = f"sendpay failed: {error.message}" + (f" (code {code})" if code is not None else "")
-            part.abort = True
+        self._fail(part, message, status="not_sent", code=code)
+
+    def _first_hop_mismatch(self, failure: RoutingFailure, route: Route | None) -> str | None:
+        """Whether sendpay's own failure at erring_index 0 with no erring_channel ("No connection to first peer
+        found") comes from a route whose first hop names another node than the peer of our channel: then the
+        channel is fine, and the route is what is wrong."""
+        if route is None or failure.erring_index != 0 or failure.erring_channel is not None:
+            return None
+        first = route.hops[0]
+        try:
+            peers = [c.peer_id for c in self.node.listpeerchannels() if c.short_channel_id == first.short_channel_id]
+        except NodeError:
+            return None
+        if not peers or first.node_id in peers:
+            return None
+        named = first.alias or self._alias(first.node_id) or _short_id(first.node_id)
+        peer = self._alias(peers[0]) or _short_id(peers[0])
+        return f"the route's first hop names {named} but channel {first.short_channel_id} leads to {peer}."
+
+    def _fail(
+        self,
+        part: _Part,
+        message: str,
+        *,
+        status: str = "failed",
+        failure: RoutingFailure | None = None,
+        explanation: FailureExplanation | None = None,
+        code: int | None = None,
+        retryable: bool = False,
+        final: bool = False,
+    ) -> None:
+        """Record that ``part`` failed (or was ``not_sent``), note what retries should avoid, queue PartFailed."""
         with self._lock:
-            part.status = "failed" if failure is not None else "not_sent"
+            part.status = status
             part.failure = failure
             part.explanation = explanation
             part.code = code
             part.message = message
             part.retryable = retryable
             part.final = final
-            if failure is not None:
-                self._note_exclusions(explanation, final)
-            if final and self._final_reason is None:
-                self._final_reason = message
+            if final:
+                self._final_reason = self._final_reason or message
+            elif explanation is not None:
+                self._excluded_nodes.update(
+                    (node_id, None) for node_id in explanation.exclude_nodes if node_id != self.target.destination
+                )
+                self._excluded_channels.update((channel, None) for channel in explanation.exclude_channels)
             self._queue_part(
                 part,
                 PartFailed,
@@ -1086,40 +973,55 @@ class PaymentSession:
                 final=final,
             )
 
-    def _set_not_sent(self, part: _Part, message: str) -> None:
-        with self._lock:
-            part.status = "not_sent"
-            part.message = message
-            self._queue_part(
-                part, PartFailed, failure=None, explanation=None, code=None, message=message, retryable=False,
-                final=False,
-            )
+    def _routing_failure(self, part: _Part, error: NodeError, *, at_sendpay: bool = False) -> None:
+        """A 203/204 (from waitsendpay, or from sendpay itself): explained, judged final or retryable.
 
-    def _explain(self, failure: RoutingFailure, route: Route | None, code: int | None) -> Any:
+        Final: the destination refused the payment itself. ``mpp_timeout`` is the exception: the payee only
+        gave up waiting for the other parts, so this part's amount may go again, with the others, in a new
+        group (the explainer, which sees one part, says STOP "for this part alone").
+        """
+        failure = RoutingFailure.from_data(error.data)
+        explanation = explain(failure, part.route, error.code, aliases=self._erring_alias(failure, part.route))
+        final, retryable, message = explanation.final, explanation.retryable, explanation.summary
+        if failure.failcode == _MPP_TIMEOUT and error.code != PAY_DESTINATION_PERM_FAIL:
+            final, retryable, message = False, True, _MPP_TIMEOUT_MESSAGE
+        if at_sendpay:
+            mismatch = self._first_hop_mismatch(failure, part.route)
+            if mismatch is not None:  # our channel is fine: the route is what is wrong
+                advice = "Retry on a route whose first hop is the channel's peer."
+                message, explanation = mismatch, replace(explanation, exclusions=(), advice=advice)
+            message = f"sendpay refused the first hop: {message}"
+        self._fail(
+            part, message, failure=failure, explanation=explanation, code=error.code, retryable=retryable, final=final
+        )
+
+    def _erring_alias(self, failure: RoutingFailure, route: Route | None) -> dict[str, str]:
+        """The erring node's alias when the route does not give it (attached parts have no route)."""
+        node_id = failure.erring_node
+        if not node_id or failure.erring_index == 0 or any(
+            hop.node_id == node_id and hop.alias for hop in (route.hops if route else ())
+        ):
+            return {}
+        alias = self._alias(node_id)
+        return {node_id: alias} if alias else {}
+
+    def _alias(self, node_id: str) -> str:
+        """``listnodes <id>``, once per node ('' when gossip or the node does not say)."""
         try:
-            return self._get_explainer()(failure, route, code)
-        except Exception:  # an explainer bug must not stop the watcher: fall back to the basic reading
-            log.exception("failure explanation failed")
-            return basic_explain(failure, route, code)
-
-    def _note_exclusions(self, explanation: Any, final: bool) -> None:
-        if final or explanation is None:
-            return
-        nodes, channels = _exclusions(explanation)
-        for node_id in nodes:
-            if node_id != self.target.destination:
-                self._excluded_nodes[node_id] = None
-        for channel in channels:
-            self._excluded_channels[channel] = None
+            return self._aliases.alias(node_id)
+        except NodeUnreachable:
+            return ""
+        except NodeError:  # a node that refuses listnodes: don't ask again
+            self._aliases.remember(node_id, "")
+            return ""
 
     # -- watching ----------------------------------------------------------------------------------------------
 
     def _start_thread(self, part: _Part, *, read_failure: bool = False) -> None:
         with self._lock:
             stop = self._stop
-            if part.watching and part.watch_stop is stop:
+            if part.watch_stop is stop:
                 return
-            part.watching = True
             part.watch_stop = stop
         thread = threading.Thread(
             target=self._run_part,
@@ -1144,7 +1046,7 @@ class PaymentSession:
         finally:
             with self._lock:
                 if part.watch_stop is stop:
-                    part.watching = False
+                    part.watch_stop = None
         if part.status == "failed" and not stop.is_set():
             self._after_failure(part)
         elif not stop.is_set():
@@ -1159,15 +1061,9 @@ class PaymentSession:
         while not stop.is_set():
             try:
                 records = self.node.listsendpays(payment_hash=self.target.payment_hash)
-            except NodeUnreachable as error:
-                self._unreachable(part, error, backoff)
-                stop.wait(backoff.delay)
-                backoff.grow()
-                continue
             except NodeError as error:
-                self._problem(part, error)
-                stop.wait(backoff.delay)
-                backoff.grow()
+                self._trouble(part, error, backoff)
+                backoff.sleep(stop)
                 continue
             self._reachable(part)
             if stop.is_set():
@@ -1178,23 +1074,18 @@ class PaymentSession:
                 return True
             found = classify(self.target.payment_hash, records)
             if isinstance(found, AlreadyPaid):
-                self._set_not_sent(part, "Not sent: the payment completed meanwhile.")
+                self._fail(part, "Not sent: the payment completed meanwhile.", status="not_sent")
                 self._adopt_paid(found)
-                return False
-            if part.route is None:
-                self._set_not_sent(part, "The node has no record of this part, and its route is unknown here.")
-                self._deliver()
                 return False
             # The node never got it: send it now, with the same (groupid, partid).
             self._send(part)
             self._deliver()
-            if part.status == "unknown":
-                with self._lock:
-                    part.down_since = part.down_since or self._clock()
-                stop.wait(backoff.delay)
-                backoff.grow()
-                continue
-            return part.status in ("pending", "complete")
+            if part.status != "unknown":
+                return part.status == "pending"
+            with self._lock:
+                if part.down_since is None:
+                    part.down_since = self._clock()
+            backoff.sleep(stop)
         return False
 
     def _watch(self, part: _Part, stop: threading.Event) -> None:
@@ -1207,37 +1098,30 @@ class PaymentSession:
                 record = self.node.waitsendpay(
                     self.target.payment_hash, timeout=self.poll_timeout_s, partid=part.partid, groupid=part.groupid
                 )
-            except NodeUnreachable as error:
-                if stop.is_set():
-                    return
-                self._unreachable(part, error, backoff)
-                stop.wait(backoff.delay)
-                backoff.grow()
-                continue
             except NodeError as error:
                 if stop.is_set():
                     return
-                self._reachable(part)
-                if error.code == PAY_IN_PROGRESS:
-                    backoff.reset()
-                    now = self._clock()
-                    if now - last_pending >= self.pending_interval_s:
-                        last_pending = now
-                        with self._lock:
-                            self._queue_part(part, PartPending)
-                        self._deliver()
-                    # A node that answers "still pending" at once must not make us spin.
-                    rest = self.poll_timeout_s - (time.monotonic() - began)
-                    if rest > 0.05:
-                        stop.wait(rest)
-                    continue
                 if error.code in (PAY_TRY_OTHER_ROUTE, PAY_DESTINATION_PERM_FAIL, PAY_UNPARSEABLE_ONION,
                                   PAY_NO_SUCH_PAYMENT):
+                    self._reachable(part)
                     self._failed(part, error)
                     return
-                self._problem(part, error)
-                stop.wait(backoff.delay)
-                backoff.grow()
+                if error.code != PAY_IN_PROGRESS:
+                    self._trouble(part, error, backoff)
+                    backoff.sleep(stop)
+                    continue
+                self._reachable(part)
+                backoff.reset()
+                now = self._clock()
+                if now - last_pending >= self.pending_interval_s:
+                    last_pending = now
+                    with self._lock:
+                        self._queue_part(part, PartPending)
+                    self._deliver()
+                # A node that answers "still pending" at once must not make us spin.
+                rest = self.poll_timeout_s - (time.monotonic() - began)
+                if rest > 0.05:
+                    stop.wait(rest)
                 continue
             if stop.is_set():
                 return
@@ -1250,8 +1134,7 @@ class PaymentSession:
                     part, PartProblem, code=None, message=f"waitsendpay answered status {record.status!r}."
                 )
             self._deliver()
-            stop.wait(backoff.delay)
-            backoff.grow()
+            backoff.sleep(stop)
 
     def _completed(self, part: _Part, record: SendPayment) -> None:
         preimage = record.payment_preimage or ""
@@ -1267,51 +1150,32 @@ class PaymentSession:
         self._deliver()
 
     def _failed(self, part: _Part, error: NodeError) -> None:
+        """waitsendpay's verdict on a part: 203/204 (explained), 202 (unreadable) or 208 (no such part)."""
         code = error.code
-        failure: RoutingFailure | None = None
-        explanation: Any = None
         if code in (PAY_TRY_OTHER_ROUTE, PAY_DESTINATION_PERM_FAIL):
-            failure = RoutingFailure.from_data(error.data)
-            explanation = self._explain(failure, part.route, code)
-            final, retryable = _judge(failure, explanation, code)
-            message = _describe(failure, explanation, error.message)
+            self._routing_failure(part, error)
         elif code == PAY_UNPARSEABLE_ONION:
-            final, retryable = False, True
             message = f"A node on the route sent back a failure that cannot be read ({error.message})."
-        else:  # 208: the node has no such part
-            final, retryable = False, part.route is not None
+            self._fail(part, message, code=code, retryable=True)
+        else:
             message = f"The node has no record of this part ({error.message})."
-        with self._lock:
-            part.status = "failed"
-            part.failure = failure
-            part.explanation = explanation
-            part.code = code
-            part.message = message
-            part.retryable = retryable
-            part.final = final
-            self._note_exclusions(explanation, final)
-            if final and self._final_reason is None:
-                self._final_reason = message
-            self._queue_part(
-                part,
-                PartFailed,
-                failure=failure,
-                explanation=explanation,
-                code=code,
-                message=message,
-                retryable=retryable,
-                final=final,
-            )
+            self._fail(part, message, code=code, retryable=part.route is not None)
         self._deliver()
 
-    def _unreachable(self, part: _Part, error: NodeError, backoff: _Backoff) -> None:
+    def _trouble(self, part: _Part, error: NodeError, backoff: _Backoff) -> None:
+        """The node is unreachable (NodeUnreachableEvent) or answered something unexpected (PartProblem)."""
+        if not isinstance(error, NodeUnreachable):
+            self._reachable(part)
         with self._lock:
-            if part.down_since is None:
-                part.down_since = self._clock()
-            backoff.attempts += 1
-            self._queue_part(
-                part, NodeUnreachableEvent, message=error.message, attempt=backoff.attempts, retry_in=backoff.delay
-            )
+            if not isinstance(error, NodeUnreachable):
+                self._queue_part(part, PartProblem, code=error.code, message=error.message)
+            else:
+                if part.down_since is None:
+                    part.down_since = self._clock()
+                backoff.attempts += 1
+                self._queue_part(
+                    part, NodeUnreachableEvent, message=error.message, attempt=backoff.attempts, retry_in=backoff.delay
+                )
         self._deliver()
 
     def _reachable(self, part: _Part) -> None:
@@ -1323,72 +1187,75 @@ class PaymentSession:
             self._queue_part(part, NodeReachable, down_for=down_for)
         self._deliver()
 
-    def _problem(self, part: _Part, error: NodeError) -> None:
-        with self._lock:
-            self._queue_part(part, PartProblem, code=error.code, message=error.message)
-        self._deliver()
-
     # -- the payment as a whole --------------------------------------------------------------------------------
 
     def _settle(self) -> None:
         """Emit PaymentComplete / PaymentFailed when the parts' states call for it."""
+        while self._ask_for_the_rest():
+            pass
         with self._lock:
             parts = list(self._parts.values())
             live = [part for part in parts if part.status in IN_FLIGHT or self._retry_coming(part)]
             complete = [part for part in parts if part.status == "complete"]
-            groupid = self._groupid or 0
             if complete:
-                verified = [part for part in complete if part.preimage_verified]
-                if live or self._complete_emitted:
+                if live or self._asking or isinstance(self._outcome, PaymentComplete):
                     return
-                if not verified:
-                    self._final_reason = self._final_reason or complete[0].message
-                else:
-                    self._complete_emitted = True
+                verified = [part for part in complete if part.preimage_verified]
+                if verified:
                     amount = sum(part.amount_msat for part in complete)
                     sent = sum(part.amount_sent_msat for part in complete)
-                    event: PaymentComplete | PaymentFailed = PaymentComplete(
-                        payment_hash=self.target.payment_hash,
-                        groupid=complete[0].groupid,
-                        elapsed=self._elapsed(),
-                        preimage=verified[0].preimage or "",
-                        amount_msat=amount,
-                        amount_sent_msat=sent,
-                        fee_msat=sent - amount,
-                        parts=len(complete),
-                    )
-                    self._queue_event(event)
-                    self._set_outcome(event)
-            if self._complete_emitted or self._failed_emitted:
-                pass
-            elif self._final_reason is not None:
-                self._failed_emitted = True
-                event = PaymentFailed(
-                    payment_hash=self.target.payment_hash,
-                    groupid=groupid,
-                    elapsed=self._elapsed(),
-                    reason=self._final_reason,
-                    final=True,
-                    in_flight=len(live),
-                )
-                self._queue_event(event)
-                self._set_outcome(event)
-            elif not live and any(part.status in ("failed", "not_sent") for part in parts):
-                self._failed_emitted = True
-                retryable = tuple(
+                    preimage = verified[0].preimage or ""
+                    self._emit_complete(complete[0].groupid, preimage, amount, sent, len(complete), False)
+                else:
+                    self._final_reason = self._final_reason or complete[0].message
+            failed = any(part.status in ("failed", "not_sent") for part in parts)
+            if self._outcome is None and (self._final_reason is not None or (failed and not live)):
+                retryable = () if self._final_reason is not None else tuple(
                     part.key for part in parts if part.status == "failed" and part.retryable and part.retried_by is None
                 )
-                event = PaymentFailed(
-                    payment_hash=self.target.payment_hash,
-                    groupid=groupid,
-                    elapsed=self._elapsed(),
-                    reason=self._failure_summary(parts, retryable),
-                    final=not retryable,
-                    retryable_parts=retryable,
+                self._set_outcome(
+                    PaymentFailed(
+                        payment_hash=self.target.payment_hash,
+                        groupid=self._groupid or 0,
+                        elapsed=self._elapsed(),
+                        reason=self._final_reason or self._failure_summary(parts, retryable),
+                        final=not retryable,
+                        retryable_parts=retryable,
+                        in_flight=len(live),
+                    )
                 )
-                self._queue_event(event)
-                self._set_outcome(event)
         self._deliver()
+
+    def _ask_for_the_rest(self) -> bool:
+        """When the complete parts this session knows carry less than the total (another console sent the rest),
+        ask the node once for the group's parts: complete ones are counted, pending ones watched. True if asked."""
+        with self._lock:
+            complete = [part for part in self._parts.values() if part.status == "complete"]
+            keys = frozenset(part.key for part in complete)
+            if (
+                not complete
+                or self._asking
+                or keys == self._asked_for
+                or isinstance(self._outcome, PaymentComplete)
+                or sum(part.amount_msat for part in complete) >= self.target.amount_msat
+                or any(part.status in IN_FLIGHT for part in self._parts.values())
+            ):
+                return False
+            self._asked_for = keys
+            self._asking = True
+            groupid = complete[0].groupid
+        try:
+            records = self.node.listsendpays(payment_hash=self.target.payment_hash)
+        except NodeError:
+            records = []  # the node is away: the payment is complete all the same, with the parts we know
+        try:
+            self._adopt(
+                [r for r in records if r.groupid == groupid and r.status in ("complete", "pending")], watch=("pending",)
+            )
+        finally:
+            with self._lock:
+                self._asking = False
+        return True
 
     def _failure_summary(self, parts: list[_Part], retryable: tuple[tuple[int, int], ...]) -> str:
         failed = [part for part in parts if part.status in ("failed", "not_sent") and part.retried_by is None]
@@ -1403,26 +1270,42 @@ class PaymentSession:
     def _elapsed(self) -> float:
         return self._clock() - (self._started if self._started is not None else self._clock())
 
-    def _queue_event(self, event: PaymentEvent) -> None:
-        self._queue.append(event)
-
-    def _queue_part(self, part: _Part, cls: type[PartEvent], **extra: Any) -> None:
-        event = cls(
-            payment_hash=self.target.payment_hash,
-            groupid=part.groupid,
-            elapsed=self._clock() - part.started,
-            partid=part.partid,
-            amount_msat=part.amount_msat,
-            amount_sent_msat=part.amount_sent_msat,
-            route=part.route,
-            status=part.status,
-            **extra,
+    def _emit_complete(
+        self, groupid: int, preimage: str, amount: int, sent: int, parts: int, already_paid: bool
+    ) -> None:
+        self._set_outcome(
+            PaymentComplete(
+                payment_hash=self.target.payment_hash,
+                groupid=groupid,
+                elapsed=self._elapsed(),
+                preimage=preimage,
+                amount_msat=amount,
+                amount_sent_msat=sent,
+                fee_msat=sent - amount,
+                parts=parts,
+                already_paid=already_paid,
+            )
         )
-        self._queue.append(event)
 
     def _set_outcome(self, event: PaymentComplete | PaymentFailed) -> None:
+        self._queue.append(event)
         self._outcome = event
         self._changed.notify_all()
+
+    def _queue_part(self, part: _Part, cls: type[PartEvent], **extra: Any) -> None:
+        self._queue.append(
+            cls(
+                payment_hash=self.target.payment_hash,
+                groupid=part.groupid,
+                elapsed=self._clock() - part.started,
+                partid=part.partid,
+                amount_msat=part.amount_msat,
+                amount_sent_msat=part.amount_sent_msat,
+                route=part.route,
+                status=part.status,
+                **extra,
+            )
+        )
 
     def _deliver(self) -> None:
         """Hand queued events to ``on_event`` in order, one at a time (never while holding the state lock)."""
@@ -1482,7 +1365,9 @@ class _Backoff:
     def __post_init__(self) -> None:
         self.delay = self.initial
 
-    def grow(self) -> None:
+    def sleep(self, stop: threading.Event) -> None:
+        """Wait the current delay (or until the session stops), then double it."""
+        stop.wait(self.delay)
         self.delay = min(self.cap, self.delay * 2)
 
     def reset(self) -> None:
@@ -1497,12 +1382,14 @@ def _preimage_matches(preimage: str, payment_hash: str) -> bool:
         return False
 
 
+def _short_id(node_id: str) -> str:
+    return f"{node_id[:12]}…" if len(node_id) > 12 else node_id
+
+
 __all__ = [
     "AlreadyLaunched",
     "AlreadyPaid",
-    "BasicExplanation",
     "DuplicatePart",
-    "FailureExplainer",
     "Fresh",
     "LaunchResult",
     "NodeReachable",
@@ -1524,7 +1411,6 @@ __all__ = [
     "Preflight",
     "RetryPolicy",
     "RetryRefused",
-    "basic_explain",
     "classify",
     "preflight",
 ]

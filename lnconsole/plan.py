@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from .amounts import fee_ppm, format_msat
 from .node import NodeError
-from .routing import Route
+from .routing import Route, RouteNotFound
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _NODE_ID = re.compile(r"^0[23][0-9a-f]{64}$")
@@ -305,10 +305,6 @@ def check_amounts(total_msat: int, amounts: Sequence[int]) -> tuple[int, ...]:
 
 def route_not_found_errors() -> tuple[type[BaseException], ...]:
     """What a finder raises when there is no route: the routing module's RouteNotFound, and node errors."""
-    try:
-        from .routing import RouteNotFound  # type: ignore[attr-defined]
-    except ImportError:
-        return (NodeError,)
     return (RouteNotFound, NodeError)
 
 

@@ -966,12 +966,17 @@ class InvoiceBook:
         node = self.node.network.nodes[payee]
         # Random, as lightningd draws it: no two runs should share payment hashes (the seed shapes the network,
         # not the payments made on it).
-        preimage_bytes = bytes.fromhex(preimage) if preimage else os.urandom(32)
+        index = self._next_index.get(payee, 0) + 1
+        self._next_index[payee] = index
+        if preimage:
+            preimage_bytes = bytes.fromhex(preimage)
+        elif self.node.config.repeatable_preimages:
+            preimage_bytes = hashlib.sha256(f"preimage:{self.node.config.seed}:{payee}:{index}".encode()).digest()
+        else:
+            preimage_bytes = os.urandom(32)
         payment_hash = hashlib.sha256(preimage_bytes).hexdigest()
         payment_secret = invoice_secret(preimage_bytes)
         created_at = self.node.now()
-        index = self._next_index.get(payee, 0) + 1
-        self._next_index[payee] = index
         encoded = sign_bolt11(
             currency=CURRENCY_BY_NETWORK[self.node.network_name],
             secret_key=node.secret_key,

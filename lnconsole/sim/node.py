@@ -34,6 +34,9 @@ class SimConfig:
     """Whether deprecated commands (getroute) answer by default, as lightningd's allow-deprecated-apis."""
     version: str = SIM_VERSION
     lightning_dir: str = "/tmp/lnconsole-sim"
+    repeatable_preimages: bool = False
+    """Derive invoice preimages from the seed instead of drawing them at random, so that screenshots and
+    snapshot tests show the same payment hashes and QR codes run after run. Never for real use."""
 
 
 class SimNode:

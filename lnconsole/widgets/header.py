@@ -37,9 +37,13 @@ class NodeHeader(Widget):
         else:
             title.update(Text.assemble((info.alias or "(no alias)", "bold"), "  ", (info.id[:16] + "…", "dim")))
             facts.update(
-                f"{info.network} · block {info.blockheight:,} · {status.channels} channels · "
-                f"{format_sat(status.spendable_msat)} spendable"
+                Text(
+                    f"  {info.network} · block {info.blockheight:,} · {status.channels} channels · "
+                    f"{format_sat(status.spendable_msat)} spendable"
+                )
             )
         banner.display = not status.reachable
-        banner.update(f"Node unreachable: {status.error}. Retrying every few seconds; payments go on on the node.")
+        banner.update(
+            Text(f"Node unreachable: {status.error}. Retrying every few seconds; payments go on on the node.")
+        )
         self.set_class(not status.reachable, "-unreachable")

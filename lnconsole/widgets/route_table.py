@@ -18,7 +18,7 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from ..amounts import fee_ppm, format_msat, format_sat
+from ..amounts import fee_ppm, format_sat
 from ..graph import ChannelPolicy
 from ..routing import Hop, Route, RouteCheck, RouteLimits
 
@@ -192,8 +192,9 @@ class RouteTable(Vertical):
             table.move_cursor(row=min(max(row, 0), len(view.route.hops) - 1), animate=False)
         self._show_detail()
         self.totals.update(self._totals(view))
-        self.problems.update("\n".join(f"• {problem.reason}" for problem in view.check.route_problems))
-        self.problems.display = bool(view.check.route_problems)
+        # Every problem in words, hops first: the Problems column may be scrolled out of sight on a narrow terminal.
+        self.problems.update("\n".join(f"• {message}" for message in view.check.messages))
+        self.problems.display = not view.check.ok
 
     def _row(self, view: RouteView, index: int, hop: Hop) -> list[Text | str]:
         problems = view.check.problems_at(index)
@@ -247,7 +248,7 @@ class RouteTable(Vertical):
             f" ({fee_ppm(fee, route.amount_msat):,} ppm)",
         )
         if limits.maxfee_msat is not None:
-            text.append(f" / max {format_msat(limits.maxfee_msat)}", style=muted)
+            text.append(f" / max {limits.maxfee_msat:,} msat", style=muted)
             if fee > limits.maxfee_msat:
                 text.append(" over limit", style=bad)
         text.append("  ·  delay ", style=muted)

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -515,6 +516,25 @@ def test_first_hop_failure_raised_by_sendpay_itself(payer: Payer) -> None:
     assert retried.route.hops[0].short_channel_id == "103x1x0"  # type: ignore[union-attr]
     assert (retried.groupid, retried.partid) == (2, 1)  # nothing in flight: a new group
     assert isinstance(session.wait(10), PaymentComplete)
+
+
+def test_a_route_naming_the_wrong_first_peer_is_blamed_not_our_channel(payer: Payer) -> None:
+    """A route whose first hop names E over our channel to D: sendpay refuses it at once (204, erring_index 0, as
+    lightningd does in sendpay_misc #15). The message says the route is wrong; our channel is not excluded."""
+    target = payer.invoice(50_000 * SAT)
+    via_d = payer.route(target.amount_msat, exclude=("103x1x0",))
+    wrong = replace(via_d, hops=(replace(via_d.hops[0], node_id=payer.sim.alias("E"), alias=""), *via_d.hops[1:]))
+    session, events = payer.session(target)
+    session.launch(single(target, wrong))
+
+    failed = events.wait_for(PartFailed)
+    assert failed.message == (
+        "sendpay refused the first hop: the route's first hop names E but channel 103x3x0 leads to D."
+    )
+    assert failed.retryable and failed.explanation.exclusions == () and session.excluded_channels == ()
+    retried = session.retry_part(1)
+    assert isinstance(session.wait(10), PaymentComplete)
+    assert retried.route is not None and retried.route.hops[0].node_id != payer.sim.alias("E")
 
 
 def test_two_consoles_racing_never_send_a_part_twice(payer: Payer) -> None:

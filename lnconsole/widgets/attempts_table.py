@@ -1,0 +1,204 @@
+"""The live table of a payment's parts: one row per (groupid, partid), updated from the engine's events.
+
+The widget only renders :class:`PartState` values the attempts screen builds from events; it never asks the node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from ..amounts import format_sat
+from ..node import RoutingFailure
+from ..routing import Route
+
+PartKey = tuple[int, int]
+"""(groupid, partid): how CLN names a part."""
+
+TERMINAL = frozenset({"complete", "failed", "not_sent"})
+"""Statuses a part never leaves: an older event that arrives late must not turn them back into pending."""
+
+BAR_WIDTH = 10
+
+
+@dataclass
+class PartState:
+    """One part as the attempts screen shows it: the latest the engine said about it."""
+
+    groupid: int
+    partid: int
+    amount_msat: int
+    amount_sent_msat: int
+    route: Route | None
+    status: str
+    elapsed: float = 0.0
+    """Seconds since the part was sent (or attached), as of the latest event about it."""
+    message: str = ""
+    failure: RoutingFailure | None = None
+    explanation: Any = None
+    code: int | None = None
+    retryable: bool = False
+    final: bool = False
+    retry_of: PartKey | None = None
+    retried_by: PartKey | None = None
+    given_up: bool = False
+    retrying: bool = False
+    """A retry of this part is being sent (the r/e keys are off meanwhile)."""
+    node_down: bool = False
+    """The node did not answer the latest question about this part (it is asked again with backoff)."""
+
+    @property
+    def key(self) -> PartKey:
+        return (self.groupid, self.partid)
+
+    @property
+    def fee_msat(self) -> int:
+        return self.amount_sent_msat - self.amount_msat
+
+    @property
+    def can_retry(self) -> bool:
+        """Whether r/e may be offered: a failed, retryable part not already retried or given up."""
+        return (
+            self.status == "failed"
+            and self.retryable
+            and not self.final
+            and self.retried_by is None
+            and not self.given_up
+            and not self.retrying
+        )
+
+
+def route_summary(route: Route | None) -> str:
+    """The aliases a part goes through, joined by arrows (node ids cut short where there is no alias)."""
+    if route is None or not route.hops:
+        return "(route not known here)"
+    return "→".join(hop.alias or hop.node_id[:8] for hop in route.hops)
+
+
+def elapsed_text(seconds: float) -> str:
+    """``0.4s``, ``12s``, ``2m05s``: short enough for a table cell."""
+    seconds = max(0.0, seconds)
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+def progress_bar(fraction: float, width: int = BAR_WIDTH, *, late: bool = False) -> Text:
+    """A bar drawn with box characters (readable in 256 colours and over SSH)."""
+    filled = round(max(0.0, min(1.0, fraction)) * width)
+    style = "bold yellow" if late else "bold"
+    return Text.assemble(("━" * filled, style), ("─" * (width - filled), "dim"))
+
+
+class AttemptsTable(DataTable[Any]):
+    """One row per part: partid, amount, route, status with elapsed time, and a bar against the expected time."""
+
+    DEFAULT_CSS = """
+    AttemptsTable {
+        height: auto;
+        max-height: 12;
+    }
+    """
+
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("part", "Part"),
+        ("amount", "Amount"),
+        ("route", "Route"),
+        ("status", "Status"),
+        ("progress", "Progress"),
+    )
+
+    def __init__(self, expected_s: float, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.expected_s = max(0.1, expected_s)
+        """A part still pending after this long is drawn as slow; the bar fills up to it."""
+
+    def on_mount(self) -> None:
+        for key, label in self.COLUMNS:
+            self.add_column(label, key=key)
+
+    @staticmethod
+    def row_key(key: PartKey) -> str:
+        return f"{key[0]}:{key[1]}"
+
+    @staticmethod
+    def part_key(row_key: str | None) -> PartKey | None:
+        if not row_key or ":" not in row_key:
+            return None
+        groupid, _, partid = row_key.partition(":")
+        return (int(groupid), int(partid))
+
+    @property
+    def selected_key(self) -> PartKey | None:
+        """The part under the cursor."""
+        if not self.row_count:
+            return None
+        row_key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        return self.part_key(row_key.value)
+
+    def show_part(self, state: PartState, *, several_groups: bool = False) -> None:
+        """Add the part's row, or update it in place (the cursor stays where it is)."""
+        cells = self._cells(state, several_groups)
+        row_key = self.row_key(state.key)
+        if row_key in self.rows:
+            for (column, _), value in zip(self.COLUMNS, cells, strict=True):
+                self.update_cell(row_key, column, value, update_width=True)
+        else:
+            self.add_row(*cells, key=row_key)
+
+    def _cells(self, state: PartState, several_groups: bool) -> tuple[Any, ...]:
+        label = f"{state.groupid}/{state.partid}" if several_groups else str(state.partid)
+        return (
+            label,
+            Text(format_sat(state.amount_msat), justify="right"),
+            Text(route_summary(state.route)),  # aliases are node text, never markup
+            self._status(state),
+            self._progress(state),
+        )
+
+    def _status(self, state: PartState) -> Text:
+        status = state.status
+        if status == "complete":
+            return Text(f"✓ complete {elapsed_text(state.elapsed)}", style="bold green")
+        if status == "failed":
+            if state.retried_by is not None:
+                return Text(f"✗ failed → part {state.retried_by[1]}", style="red")
+            if state.given_up:
+                return Text("✗ failed, given up", style="red")
+            if state.retrying:
+                return Text("✗ failed, retrying…", style="bold yellow")
+            name = _failcode_name(state)
+            return Text(f"✗ {name}" if name else "✗ failed", style="bold red")
+        if status == "not_sent":
+            return Text("not sent", style="red")
+        if state.node_down:
+            return Text(f"? node away {elapsed_text(state.elapsed)}", style="bold yellow")
+        if status == "unknown":
+            return Text(f"? checking {elapsed_text(state.elapsed)}", style="yellow")
+        if status == "sending":
+            return Text("sending…", style="yellow")
+        late = state.elapsed > self.expected_s
+        return Text(f"⋯ pending {elapsed_text(state.elapsed)}", style="bold yellow" if late else "yellow")
+
+    def _progress(self, state: PartState) -> Text:
+        if state.status == "complete":
+            return progress_bar(1.0)
+        if state.status in TERMINAL:
+            return Text("")
+        return progress_bar(state.elapsed / self.expected_s, late=state.elapsed > self.expected_s)
+
+
+def _failcode_name(state: PartState) -> str:
+    name = getattr(state.explanation, "failcodename", None) or (state.failure.failcodename if state.failure else None)
+    if not name:
+        return ""
+    return str(name).removeprefix("WIRE_").lower()
+
+
+__all__ = ["TERMINAL", "AttemptsTable", "PartKey", "PartState", "elapsed_text", "progress_bar", "route_summary"]
