@@ -8,8 +8,13 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .app import LnConsoleApp
 
 SCENARIO_CHOICES = ("demo", "mainnet", "regtest")
 HEADLESS_COMMANDS = ("decode", "route", "pay", "history")
@@ -343,21 +348,37 @@ def run_demo(args: argparse.Namespace) -> int:
     The demo only ever talks to its own simulator (over its unix socket, through pyln-client, like a real
     node), never to a node found on the machine.
     """
-    from .app import DemoInfo, make_app
-    from .node import PylnNode
-    from .sim.scenario_demo import DEMO_PAYEES, DEMO_STORIES
     from .sim.scenarios import build_scenario
     from .sim.server import SimServer
 
     log_to_file(args.verbose)
     node = build_scenario("demo", _sim_config(args))  # type: ignore[arg-type]
-    stories = {story.payee: f"{story.title}: {story.text}" for story in DEMO_STORIES}
-    demo = DemoInfo(payees=dict(DEMO_PAYEES), stories=stories)
     with tempfile.TemporaryDirectory(prefix="lnconsole-demo-") as directory:
         socket_path = Path(directory) / "lightning-rpc"
         with SimServer(node, socket_path):
-            make_app(PylnNode(socket_path), demo=demo).run()
+            demo_app(socket_path).run()
     return 0
+
+
+def demo_app(
+    socket_path: Path,
+    *,
+    clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
+    poll_status: bool = True,
+) -> LnConsoleApp:
+    """The demo's console on the simulator served at ``socket_path``, with the demo payees' picker.
+
+    ``--demo``, the screenshots script and the snapshot tests all build it here, so that what they show is
+    what ``lnconsole --demo`` shows (they pin the clocks and turn the status poller off).
+    """
+    from .app import DemoInfo, make_app
+    from .node import PylnNode
+    from .sim.scenario_demo import DEMO_PAYEES, DEMO_STORIES
+
+    stories = {story.payee: f"{story.title}: {story.text}" for story in DEMO_STORIES}
+    demo = DemoInfo(payees=dict(DEMO_PAYEES), stories=stories)
+    return make_app(PylnNode(socket_path), demo=demo, clock=clock, monotonic=monotonic, poll_status=poll_status)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 The rule (issue 4, "Enter alone does not confirm by accident"):
 
-- The dialog opens with **Cancel** focused, so an Enter left over from the previous screen cancels.
+- The dialog opens with **Cancel** focused, so an Enter left over from the previous screen cancels (or, when
+  the amount must be typed back, with that field focused: Enter there sends only on a match).
 - Escape and ``n`` cancel. Only ``y`` or a press of the **Send** button sends.
 - Above ``settings.confirm_typed_above_msat`` the amount must also be typed back (in any CLN format); Send and
   ``y`` stay off until it matches, and Enter in that field sends only when it does.
@@ -170,6 +171,9 @@ class ConfirmDialog(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.typed_amount.display = self.needs_typed_amount and not self.expired
         self.send_button.disabled = self.expired or self.needs_typed_amount
+        if self.typed_amount.display:
+            # Safe to focus: Enter in this field sends only once the typed amount matches.
+            self.typed_amount.focus()
 
     # -- answering ----------------------------------------------------------------------------------------------
 

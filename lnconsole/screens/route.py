@@ -434,8 +434,13 @@ class RouteScreen(Screen[Route | None]):
     @on(RouteFailed)
     def _route_failed(self, message: RouteFailed) -> None:
         self._done()
-        kept = " The route is unchanged." if self.route is not None else ""
-        self._say(f"{message.title}: {message.message}{kept}", "problem")
+        if self.route is not None:
+            after = " The route is unchanged."
+        elif self.part is None:
+            after = " No single path may carry it: press s to split the payment into parts."
+        else:
+            after = ""
+        self._say(f"{message.title}: {message.message}{after}", "problem")
         self.notify(message.message, title=message.title, severity="warning")
 
     @on(ChoicesFound)
@@ -480,7 +485,7 @@ class RouteScreen(Screen[Route | None]):
     # -- actions ---------------------------------------------------------------------------------------------
 
     _NEEDS_ROUTE: ClassVar[frozenset[str]] = frozenset(
-        {"swap", "insert", "drop", "exclude", "export", "pay", "split", "use_route", "refresh"}
+        {"swap", "insert", "drop", "exclude", "export", "pay", "use_route", "refresh"}
     )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

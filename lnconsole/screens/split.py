@@ -182,10 +182,13 @@ class SplitScreen(Screen[None]):
         yield NodeHeader()
         yield Static(id="split-title")
         with RadioSet(id="split-mode"):
-            yield RadioButton("One part", value=True, id="split-one")
+            # With a route in hand, start from it as one part; without one (no single path can carry the
+            # amount), start from the node's own liquidity plan, which is what such a payment needs.
+            one_part = self.route is not None
+            yield RadioButton("One part", value=one_part, id="split-one")
             yield RadioButton("Equal parts", id="split-equal")
             yield RadioButton("Custom amounts", id="split-custom")
-            yield RadioButton("Liquidity plan", id="split-liquidity")
+            yield RadioButton("Liquidity plan", value=not one_part, id="split-liquidity")
         with Horizontal(id="split-inputs"):
             yield Label("Parts", classes="split-label")
             yield Input(str(DEFAULT_PARTS), id="split-count", type="integer", max_length=2)
@@ -213,7 +216,9 @@ class SplitScreen(Screen[None]):
         if self.route is not None:
             self._use_plan_now(PlanRequest("one"), self._single_over_route)
         else:
-            self._start(PlanRequest("one"))
+            request = self._request_from_inputs()  # the liquidity plan, as the mode buttons start out
+            if request is not None:
+                self._start(request)
         self.mode_set.focus()
 
     def on_screen_resume(self) -> None:

@@ -176,12 +176,13 @@ async def test_a_large_amount_must_be_typed_back(regtest: RunningSim) -> None:
         assert dialog.needs_typed_amount and dialog.send_button.disabled
         assert "type the amount back" in plain(dialog.query_one("#confirm-rule"))
 
-        await pilot.press("y")  # not enough on its own
+        assert dialog.focused is dialog.typed_amount  # the field waits for the amount
+        await pilot.press("y", "enter")  # y types into the field; it's no amount, so Enter sends nothing
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
-        assert "into the field first" in plain(dialog.status_line)
+        assert "not an amount" in plain(dialog.status_line)
 
-        dialog.typed_amount.focus()
+        dialog.typed_amount.value = ""
         await pilot.press(*"29000sat")
         await pilot.pause()
         assert dialog.send_button.disabled and "is not 30,000 sat" in plain(dialog.status_line)
