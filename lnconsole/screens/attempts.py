@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
@@ -29,6 +30,7 @@ from ..payment import (
     NodeUnreachableEvent,
     PartEvent,
     PartFailed,
+    PartPending,
     PartProblem,
     PartSent,
     PartView,
@@ -68,6 +70,11 @@ class AttemptsScreen(Screen[None]):
         Binding("escape", "back", "Back", id="attempts.back",
                 tooltip="Leave this view; the payment goes on on the node and F4 brings it back"),
     ]
+
+    PENDING_REDRAW_S: ClassVar[float] = 1.0
+    """Rows of parts still pending are redrawn at most this often. Each part reports every second (PartPending),
+    and the table redraws every row for a change to any one, so 16 parts in flight would redraw it 16 times a
+    second (issue 5: idle cost)."""
 
     EXPECTED_PART_S: ClassVar[float] = 10.0
     """How long a part usually takes to settle; the progress bar fills up to it and a part pending longer is
@@ -122,6 +129,11 @@ class AttemptsScreen(Screen[None]):
         self._replayed_ids: set[int] = set()
         self._replayed = False
         self._shown_several = False
+        self._stale_rows: set[PartKey] = set()
+        """Parts whose PartPending was applied but whose row was not redrawn yet."""
+        self._stale_timer: Timer | None = None
+        self._key_states: tuple[bool | None, ...] | None = None
+        """What check_action said for the keys that come and go, when the footer was last refreshed."""
 
     # -- what the app uses -------------------------------------------------------------------------------------
 
@@ -142,7 +154,20 @@ class AttemptsScreen(Screen[None]):
             self._replayed_ids.clear()
             self._replayed_events = []
         key = self._apply(event)
+        if isinstance(event, PartPending) and key is not None and self._parts[key].status not in TERMINAL:
+            # Only the row's elapsed time changed: redrawn with the other pending rows, once a second.
+            self._stale_rows.add(key)
+            if self._stale_timer is None:
+                self._stale_timer = self.set_timer(self.PENDING_REDRAW_S, self._redraw_stale_rows)
+            return
         self._refresh_view(key)
+
+    def _redraw_stale_rows(self) -> None:
+        self._stale_timer = None
+        stale, self._stale_rows = self._stale_rows, set()
+        several = self._several_groups()
+        for key in sorted(stale):
+            self.table.show_part(self._parts[key], several_groups=several)
 
     # -- children ----------------------------------------------------------------------------------------------
 
@@ -182,6 +207,7 @@ class AttemptsScreen(Screen[None]):
         if self._outcome is None:
             self._outcome = self.session.outcome
         self._replayed = True
+        self._key_states = self._current_key_states()  # the footer gets its keys when the table takes focus
         self._refresh_view(None)
         waiting = next((state for state in self._parts.values() if state.can_retry), None)
         if waiting is not None:  # reopened (F4) on a failure still waiting for a decision: show it
@@ -293,7 +319,7 @@ class AttemptsScreen(Screen[None]):
         self._render_banner()
         self._render_outcome()
         self._render_panel()
-        self.refresh_bindings()
+        self._refresh_keys()
 
     def _select_failure(self, key: PartKey) -> None:
         """Bring a new failure into view, unless the payer is already looking at another failed part."""
@@ -408,7 +434,20 @@ class AttemptsScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#attempts-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._render_panel()
-        self.refresh_bindings()
+        self._refresh_keys()
+
+    _KEYED_ACTIONS: ClassVar[tuple[str, ...]] = ("retry", "edit_retry", "give_up", "copy_preimage")
+
+    def _refresh_keys(self) -> None:
+        """Refresh the footer only when a key turned on or off: ``refresh_bindings`` rebuilds every key of the
+        footer, which costs milliseconds, and events arrive by the dozen while parts settle (issue 5)."""
+        states = self._current_key_states()
+        if states != self._key_states:
+            self._key_states = states
+            self.refresh_bindings()
+
+    def _current_key_states(self) -> tuple[bool | None, ...]:
+        return tuple(self.check_action(action, ()) for action in self._KEYED_ACTIONS)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("retry", "edit_retry"):

@@ -1,8 +1,8 @@
 """History: every payment this node sent (``listsendpays``), one row per payment attempt, newest first.
 
 A node may hold 100,000 sendpays, so the screen never lists them all. It finds where the newest end is
-(``node.newest_created_index``: one ``wait`` call on current nodes, a handful of one-record probes otherwise,
-remembered per node so that a reopen costs one or two calls), reads the newest page with
+(:func:`lnconsole.node.newest_created_index`: one ``wait`` call on current nodes, some twenty one-record probes
+otherwise, remembered per node so that a reopen costs two), reads the newest page with
 ``listsendpays index=created start=... limit=...``, and reads older pages only as the user scrolls towards
 them. A page can cut a payment's parts in two; :class:`HistoryBook` merges the parts of a group that arrive
 later into the row already shown, so no payment is ever listed twice.
@@ -26,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..node import NodeError, NodeUnreachable, SendPayment, newest_created_index
@@ -34,13 +34,17 @@ from ..widgets.header import NodeHeader
 from ..widgets.history_table import STATUSES, HistoryTable, PaymentGroup, ago, group_key
 
 PAGE_SIZE = 200
-"""Parts read per ``listsendpays`` call: a few screens of rows, a few tens of kilobytes of JSON."""
+"""Parts read per ``listsendpays`` call: a few screens of rows, about 100 KB of JSON (each part has its bolt11)."""
 FILL_MARGIN_ROWS = 40
 """Rows wanted beyond the visible ones, so that scrolling down rarely waits for the node."""
 SCAN_BUDGET_PAGES = 25
 """Pages read in a row to fill a filtered view before asking the user (``m``) to read further."""
 GAP_PAGES = 50
 """Empty pages (deleted payments) skipped in one read before reporting back."""
+PENDING_INTERVAL_S = 5.0
+"""How often the payments shown as pending are asked about again (nothing is asked when none is)."""
+PENDING_CHECKS = 20
+"""At most this many pending payments are asked about per round (one listsendpays each)."""
 ALIAS_BATCH = 25
 """Aliases looked up per message to the screen, so names appear while the rest are still asked."""
 
@@ -84,6 +88,14 @@ class HistoryBook:
         """Older pages read created indexes below this (0 before the first page)."""
         self.parts_read = 0
         self.pages_read = 0
+        self.pending: dict[str, None] = {}
+        """Keys of the groups with parts in flight, in the order read (newest first)."""
+
+    def _note_pending(self, group: PaymentGroup) -> None:
+        if group.status == "pending":
+            self.pending[group.key] = None
+        else:
+            self.pending.pop(group.key, None)
 
     @property
     def exhausted(self) -> bool:
@@ -98,14 +110,30 @@ class HistoryBook:
             key = group_key(payment.payment_hash, payment.groupid)
             group = self.groups.get(key)
             if group is None:
-                group = self.groups[key] = new[key] = PaymentGroup(payment.payment_hash, payment.groupid)
+                group = PaymentGroup(payment.payment_hash, payment.groupid)
+                self.groups[group.key] = new[group.key] = group  # the group's own key string, shared
             elif key not in new:
                 changed[key] = group
             group.add(payment)
+            self._note_pending(group)
             self.parts_read += 1
         ordered = sorted(new.values(), key=lambda group: group.newest_index, reverse=True)
         self.order.extend(group.key for group in ordered)
         return ordered, list(changed.values())
+
+    def update(self, payments: Iterable[SendPayment]) -> list[PaymentGroup]:
+        """New states of parts of groups already read (parts of unread groups are left for their page)."""
+        changed: dict[str, PaymentGroup] = {}
+        for payment in payments:
+            group = self.groups.get(group_key(payment.payment_hash, payment.groupid))
+            if group is None:
+                continue
+            before = group.parts.get(payment.partid)
+            group.add(payment)
+            self._note_pending(group)
+            if group.parts[payment.partid] != before:
+                changed[group.key] = group
+        return list(changed.values())
 
     def matching(self, status: str) -> list[PaymentGroup]:
         return [group for key in self.order if matches(group := self.groups[key], status)]
@@ -166,6 +194,14 @@ class HistoryScreen(Screen[None]):
             self.newest = newest
             self.first = first
 
+    class PendingRead(Message):
+        """The parts of the payments shown as pending, read again."""
+
+        def __init__(self, generation: int, payments: Sequence[SendPayment]) -> None:
+            super().__init__()
+            self.generation = generation
+            self.payments = payments
+
     class AliasesFound(Message):
         """Aliases of destinations (``done``: the lookup worker finished)."""
 
@@ -185,6 +221,7 @@ class HistoryScreen(Screen[None]):
         self._alias_running = False
         self._memory = NodeMemory()
         self._keys_allowed: tuple[bool, bool] | None = None
+        self._status_tall = False
 
     # -- layout ---------------------------------------------------------------------------------------------
 
@@ -222,6 +259,44 @@ class HistoryScreen(Screen[None]):
         self._show_filter()
         self.table.focus()
         self.action_refresh()
+        self.set_interval(PENDING_INTERVAL_S, self._check_pending)
+
+    # -- payments in flight ---------------------------------------------------------------------------------
+
+    def _check_pending(self) -> None:
+        """Ask again about the payments shown as pending (one listsendpays each, only while there are some)."""
+        book = self._book
+        hashes = list(dict.fromkeys(book.groups[key].payment_hash for key in book.pending))[:PENDING_CHECKS]
+        if hashes and not self._loading:
+            self.read_pending(self._generation, hashes)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history-pending")
+    def read_pending(self, generation: int, hashes: list[str]) -> None:
+        records: list[SendPayment] = []
+        for payment_hash in hashes:
+            if get_current_worker().is_cancelled:
+                return
+            records.extend(self.app.node.listsendpays(payment_hash=payment_hash))
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.PendingRead(generation, records))
+
+    @on(PendingRead)
+    def _pending_read(self, message: PendingRead) -> None:
+        """Redraw the rows whose parts settled; a row that no longer fits the filter leaves the table."""
+        if message.generation != self._generation:
+            return
+        changed = self._book.update(message.payments)
+        table = self.table
+        for group in changed:
+            if not table.has_row(group.key):
+                continue
+            if matches(group, self.status_filter):
+                table.update_group(group)
+            else:
+                table.remove_group(group.key)
+        if changed:
+            self._show_status()
+            self._refresh_keys()
 
     # -- reading pages --------------------------------------------------------------------------------------
 
@@ -271,7 +346,7 @@ class HistoryScreen(Screen[None]):
         table = self.table
         if message.first:
             self._book = HistoryBook()
-            self._memory.newest_hint = max(self._memory.newest_hint if message.newest else 0, message.newest)
+            self._memory.newest_hint = message.newest
         book = self._book
         new, changed = book.merge(message.payments)
         book.next_below = message.start
@@ -280,6 +355,7 @@ class HistoryScreen(Screen[None]):
             table.show(book.matching(self.status_filter))
         else:
             self._show_page(new, changed)
+        table.complete = book.exhausted
         self._ask_aliases(group.destination for group in new if group.destination)
         self._show_status()
         self._refresh_keys()
@@ -290,7 +366,7 @@ class HistoryScreen(Screen[None]):
         table = self.table
         status = self.status_filter
         for group in changed:
-            if group.key in table.rows:
+            if table.has_row(group.key):
                 if matches(group, status):
                     table.update_group(group)
                 else:
@@ -307,13 +383,12 @@ class HistoryScreen(Screen[None]):
         table = self.table
         rows = table.row_count
         wanted = max(table.size.height, 20) + FILL_MARGIN_ROWS
-        near_end = rows - 1 - table.cursor_row < HistoryTable.NEAR_END_ROWS
-        if rows < wanted or near_end:
+        if rows < wanted or table.near_end:
             self._read_older()
 
     def _read_older(self) -> None:
-        if self._loading or self._book.exhausted:
-            return
+        if self._loading or self._book.exhausted or self._book.pages_read == 0:
+            return  # busy, done, or the newest page (where older ones start) not read yet
         self._loading = True
         self._pages_left -= 1
         self._show_status()
@@ -334,14 +409,13 @@ class HistoryScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _worker_ended(self, event: Worker.StateChanged) -> None:
-        """A read that failed stops the spinner and says so here; the app's handler shows the error itself."""
-        if event.worker.group != "history" or event.state not in (WorkerState.ERROR, WorkerState.CANCELLED):
+        """A read that failed ends the reading and says so under the table (the app's one handler notifies)."""
+        if event.worker.group != "history" or event.state != WorkerState.ERROR:
             return
-        if event.state == WorkerState.ERROR:
-            self._loading = False
-            error = event.worker.error
-            self._error = error.message if isinstance(error, NodeError) else str(error)
-            self._show_status()
+        self._loading = False
+        error = event.worker.error
+        self._error = error.message if isinstance(error, NodeError) else str(error)
+        self._show_status()
 
     # -- aliases --------------------------------------------------------------------------------------------
 
@@ -407,28 +481,34 @@ class HistoryScreen(Screen[None]):
         self.filter_bar.update(Content.from_markup(" ".join(markup)), layout=False)  # one fixed line
 
     def _show_status(self) -> None:
+        """One line under the table (an error may take three): what was read, and what is being read."""
         book = self._book
         shown = self.table.row_count
         if self._error:
-            line = Text(f"Could not read the history: {self._error}. Press r to try again.", style="bold")
-            self.status_line.update(line, layout=False)
-            return
-        if book.pages_read == 0:
-            self.status_line.update("Reading the newest payments…", layout=False)
-            return
-        if not book.order:
-            self.status_line.update("No payments yet: this node has sent none.", layout=False)
-            return
-        where = "all read" if book.exhausted else f"read back to {ago(book.oldest_created_at, self.app.clock())}"
-        if self.status_filter == "all":
-            text = f"{_count(shown, 'payment')} ({_count(book.parts_read, 'part')}), {where}"
+            text: str | Text = Text(f"Could not read the history: {self._error}. Press r to try again.", style="bold")
+        elif book.pages_read == 0:
+            text = "Reading the newest payments…"
+        elif not book.order:
+            text = "No payments yet: this node has sent none."
         else:
-            text = f"{shown:,} {self.status_filter} of {_count(len(book.order), 'payment')} read, {where}"
+            where = "all read" if book.exhausted else f"read back to {ago(book.oldest_created_at, self.app.clock())}"
+            if self.status_filter == "all":
+                text = f"{_count(shown, 'payment')} ({_count(book.parts_read, 'part')}), {where}"
+            else:
+                text = f"{shown:,} {self.status_filter} of {_count(len(book.order), 'payment')} read, {where}"
+            if self._loading:
+                text += " · reading older…"
+            elif not book.exhausted and self._pages_left <= 0:
+                text += " · m: read older"
         if self._loading:
-            text += " · reading older…"
-        elif not book.exhausted and self._pages_left <= 0:
-            text += " · m: read older"
-        self.status_line.update(text, layout=False)  # one fixed line: no layout pass per page
+            self.table.tail = "Reading older payments…"
+        else:
+            self.table.tail = "Older payments: m reads on" if self._pages_left <= 0 else ""
+        tall = bool(self._error)
+        self.status_line.set_class(tall, "-error")
+        # A one-line status needs no layout pass (one per page read would cost more than the page).
+        self.status_line.update(text, layout=tall or self._status_tall)
+        self._status_tall = tall
 
     # -- the selected payment -------------------------------------------------------------------------------
 
@@ -458,11 +538,11 @@ class HistoryScreen(Screen[None]):
             self._keys_allowed = allowed
             self.refresh_bindings()
 
-    @on(DataTable.RowHighlighted)
+    @on(HistoryTable.Highlighted)
     def _row_highlighted(self) -> None:
         self._refresh_keys()
 
-    @on(DataTable.RowSelected)
+    @on(HistoryTable.Selected)
     def _row_selected(self) -> None:
         """A click on the highlighted row opens it, as Enter does."""
         self.action_open_payment()

@@ -58,16 +58,27 @@ def _declared_actions(node: DOMNode) -> set[str]:
 
 
 def _binding_chain(screen: Any, app: Any) -> list[tuple[DOMNode, Binding]]:
-    """Every binding from the focused widget up to the app, the screen's first and the app's last.
+    """Every binding from the focused widget up to the app (or a dialog), the screen's first and the app's last.
 
     Unlike ``Screen.active_bindings`` this keeps keys a focused Input would swallow: the palette runs the
     action itself, so "c Copy" belongs in it even while the cursor is in a text field.
     """
     focused = screen.focused
-    nodes = list(focused.ancestors_with_self) if focused is not None else [screen, app]
+    chain = list(focused.ancestors_with_self) if focused is not None else [screen, app]
+    nodes = []
+    for node in chain:
+        nodes.append(node)
+        if getattr(node, "is_modal", False):
+            break  # a dialog's keys only: the app's keys don't reach through it
     nodes.sort(key=lambda node: 0 if node is screen else (2 if node is app else 1))
     # ``_bindings`` is the node's live bindings map (after any keymap), as Textual's footer reads it.
     return [(node, binding) for node in nodes for _key, binding in getattr(node, "_bindings", ())]
+
+
+def _allowed(app: Any, binding: Binding, node: DOMNode) -> bool:
+    """What the footer asks before it lights a key: the node's ``check_action`` (False or None: not now)."""
+    check = getattr(app, "_check_action_state", None)  # Textual's own helper (it resolves namespaces)
+    return True if check is None else bool(check(binding.action, node))
 
 
 def palette_commands(screen: Any, app: Any) -> Iterator[PaletteCommand]:
@@ -83,7 +94,7 @@ def palette_commands(screen: Any, app: Any) -> Iterator[PaletteCommand]:
             continue  # Textual's own keys (focus moves, cursor keys, text selection)
         if (id(node), binding.action) in seen:
             continue
-        if not app._check_action_state(binding.action, node):  # what the footer asks: check_action
+        if not _allowed(app, binding, node):
             continue
         seen.add((id(node), binding.action))
         yield PaletteCommand(
@@ -94,7 +105,8 @@ def palette_commands(screen: Any, app: Any) -> Iterator[PaletteCommand]:
             action=binding.action,
         )
     demo = getattr(app, "demo", None)
-    if demo is not None and getattr(demo, "payees", None) and all(action != DEMO_ACTION for _id, action in seen):
+    offered = any(action == DEMO_ACTION for _id, action in seen)
+    if demo is not None and getattr(demo, "payees", None) and not offered and not screen.is_modal:
         yield PaletteCommand("", "Demo invoices", "Pay an invoice of one of the demo's simulated payees",
                              partial(_demo_invoices, app), DEMO_ACTION)
 

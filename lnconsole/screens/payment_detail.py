@@ -76,7 +76,8 @@ def describe_failure(failure: RoutingFailure, explanation: Any, aliases: dict[st
     if channel:
         headline += f" on {channel}"
     if failure.erring_index is not None:
-        headline += f" (hop {failure.erring_index})"
+        # erring_index counts nodes (0 = us), not channels: say so, so it can't be read as a hop number.
+        headline += " (reported by us)" if failure.erring_index == 0 else f" (node {failure.erring_index} of the route)"
     return PartFailure(
         headline=headline,
         explanation=str(getattr(explanation, "explanation", "") or ""),

@@ -260,7 +260,7 @@ class SplitScreen(Screen[None]):
             self._show_sum()
         else:
             self.sum_line.update(
-                Text("Liquidity plan: up to Parts parts, split where the channels have room (getroutes).",
+                Text("Liquidity plan: at most Parts parts, split where the channels have room (getroutes).",
                      style="dim")
                 if mode == "liquidity"
                 else ""

@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from ..amounts import format_sat
 from ..node import RoutingFailure
@@ -148,9 +150,15 @@ class AttemptsTable(DataTable[Any]):
         row_key = self.row_key(state.key)
         if row_key in self.rows:
             for (column, _), value in zip(self.COLUMNS, cells, strict=True):
-                self.update_cell(row_key, column, value, update_width=True)
+                self.update_cell(row_key, column, value, update_width=self._wider(column, value))
         else:
             self.add_row(*cells, key=row_key)
+
+    def _wider(self, column: str, value: Any) -> bool:
+        """Whether ``value`` needs more room than its column has. Only then is the column measured again
+        (measuring walks every row, and a pending part's cells change every second); columns only grow."""
+        width = value.cell_len if isinstance(value, Text) else cell_len(str(value))
+        return width > self.columns[ColumnKey(column)].content_width
 
     def _cells(self, state: PartState, several_groups: bool) -> tuple[Any, ...]:
         label = f"{state.groupid}/{state.partid}" if several_groups else str(state.partid)

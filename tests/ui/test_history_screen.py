@@ -77,6 +77,7 @@ class Payments:
         held = make_invoice(sim, "C", 90_000_000, description="held until the rest comes")
         send_part(sim, held, *ADC, 30_000_000, 1, 1, 90_000_000, bolt11=held.bolt11)
         self.held = held.payment_hash
+        self.held_invoice = held
 
         self.records = sim.rpc.listsendpays()["payments"]
         self.now = max(record["created_at"] for record in self.records) + LATER
@@ -129,11 +130,11 @@ def all_in(screen: HistoryScreen) -> bool:
 
 
 def column(table: HistoryTable, name: str) -> list[str]:
-    return [str(cell) for cell in table.get_column(name)]
+    return table.column_texts(name)
 
 
 def row_keys(table: HistoryTable) -> list[str]:
-    return [str(row.key.value) for row in table.ordered_rows]
+    return table.keys
 
 
 @in_event_loop
@@ -177,6 +178,18 @@ async def test_status_filter_keys(sim: RunningSim, payments: Payments) -> None:
         assert "1 pending of 5 payments read" in str(screen.status_line.render())
         await pilot.press("1")
         assert table.row_count == 5
+
+        # The mouse works too: a filter is clicked, a row is clicked, and a click on the highlighted row opens it.
+        bar = str(screen.filter_bar.render())
+        await pilot.click("#history-filter", offset=(bar.index("4 Failed") + 2, 0))
+        assert screen.status_filter == "failed"
+        await pilot.click("#history-filter", offset=(bar.index("1 All") + 2, 0))
+        await pilot.click("#history-table", offset=(3, 2))  # the header is line 0: line 2 is the second row
+        assert table.cursor_row == 1 and table.selected_key == group_key(payments.split, 5)
+        await pilot.click("#history-table", offset=(3, 3))
+        assert table.cursor_row == 2 and table.selected_key == group_key(payments.unknown, 2)
+        await pilot.click("#history-table", offset=(3, 3))
+        assert isinstance(pilot.app.screen, PaymentDetailScreen) and pilot.app.screen.groupid == 2
 
 
 @in_event_loop
@@ -228,6 +241,26 @@ async def test_watch_a_pending_payment_opens_the_attempts_screen(sim: RunningSim
         assert len(sim.rpc.listsendpays()["payments"]) == len(payments.records)  # watching sends nothing
 
 
+@in_event_loop
+async def test_a_pending_payment_is_asked_about_again_until_it_settles(
+    sim: RunningSim, payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lnconsole.screens import history
+
+    monkeypatch.setattr(history, "PENDING_INTERVAL_S", 0.2)
+    async with app_for(sim, payments.now).run_test(size=(100, 32)) as pilot:
+        screen = await open_history(pilot)
+        await pilot.press("2")
+        assert row_keys(screen.table) == [group_key(payments.held, 1)]
+        held = payments.held_invoice
+        send_part(sim, held, *ABC, 60_000_000, 2, 1, 90_000_000, bolt11=held.bolt11)  # the rest arrives: paid
+        await wait_until(pilot, lambda: screen.table.row_count == 0)  # no longer pending: leaves the filter
+        await pilot.press("1")
+        assert column(screen.table, "status")[0] == "complete"
+        assert column(screen.table, "parts")[0] == "2"
+        assert column(screen.table, "amount")[0] == "90,000"
+
+
 class CountingNode(PylnNode):
     """Counts the listsendpays calls the console makes, and the records they bring."""
 
@@ -269,6 +302,18 @@ async def test_thousands_of_payments_open_with_a_few_calls_and_scrolling_reads_o
         assert len(node.listsendpays_calls) <= 20
         assert node.records <= 2 * PAGE_SIZE + 20  # one page, at most two: never the 3,000
         first_open = len(node.listsendpays_calls)
+
+        # A filter that matches few payments reads older pages until the screen is full, then stops.
+        await pilot.press("4")
+        await wait_until(pilot, lambda: table.row_count >= table.size.height and all_in(screen))
+        assert set(column(table, "status")) == {"failed"}
+        assert 1 < screen.book.pages_read < 15
+        await pilot.press("1")
+
+        # The mouse wheel moves no cursor: rows coming into view near the end read on all the same.
+        pages = screen.book.pages_read
+        table.scroll_to(y=table.row_count, animate=False)
+        await wait_until(pilot, lambda: screen.book.pages_read > pages and all_in(screen))
 
         while not screen.book.exhausted:
             rows = table.row_count
@@ -319,3 +364,18 @@ async def test_older_pages_skip_runs_of_deleted_payments(sim: RunningSim) -> Non
             await pilot.press("ctrl+end")
             await wait_until(pilot, lambda rows=rows: all_in(screen) and screen.table.row_count > rows)
         assert set(row_keys(screen.table)) == groups
+
+
+@in_event_loop
+async def test_an_unreachable_node_is_said_in_place_and_keys_do_no_harm(short_socket_dir: Any) -> None:
+    app = make_app(PylnNode(short_socket_dir / "no-node"), clock=lambda: 1_800_000_000, poll_status=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await pilot.press("f5")
+        screen = pilot.app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_until(pilot, lambda: "Could not read the history" in str(screen.status_line.render()))
+        assert "no such socket" in str(screen.status_line.render())
+        await pilot.press("enter", "w", "c", "y", "m", "4", "r")  # nothing to act on: nothing happens
+        await wait_until(pilot, lambda: not screen.reading)
+        assert pilot.app.screen is screen and screen.table.row_count == 0
