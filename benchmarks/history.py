@@ -9,12 +9,14 @@ console runs in this process under ``App.run_test`` and is measured as a user se
 
 - first page: F5 pressed until the table shows rows (a fresh node client: the end of the history is
   searched for; and again with what the first open learnt, as a second F5 would);
-- page scroll: a PageDown within what is read, until the screen is idle again;
+- page scroll: a PageDown within what is read, until the screen is idle again (wall clock, which includes
+  the Pilot's own waits for the next frame, and the CPU time this process spent);
 - older page: the cursor sent to the last row read, until the next older page's rows are in the table;
 - memory: the console's resident set size after opening the history and reading ``--pages`` older pages,
   against before opening it (the node's memory is in the other process).
 
 Targets: first page < 0.5 s, page scroll < 100 ms, memory growth < 50 MB. Figures are medians over runs.
+``run(runs)`` gives the suite's figures (``python -m benchmarks --only history``); ``main`` prints them alone.
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ import hashlib
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import Figure, median, pair_ratio, percentile, rss_mb, table
 from lnconsole.sim.node import SimConfig, SimNode
 from lnconsole.sim.payments import (
     WIRE_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS,
@@ -146,14 +149,6 @@ def start_node(socket_path: str, payments: int) -> subprocess.Popen[str]:
 # The console's side
 
 
-def rss_mb() -> float:
-    """This process's resident set size (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 async def until(pilot: Any, condition: Callable[[], object], timeout: float = 30.0) -> None:
     deadline = time.perf_counter() + timeout
     while not condition():
@@ -182,7 +177,7 @@ async def one_run(socket_path: str, pages: int, scrolls: int, read_all: bool = F
 
     node = CountingNode(socket_path)
     app = make_app(node, poll_status=False)
-    figures: dict[str, Any] = {}
+    found: dict[str, Any] = {}
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.pause(0.3)
         gc.collect()
@@ -197,25 +192,27 @@ async def one_run(socket_path: str, pages: int, scrolls: int, read_all: bool = F
             return time.perf_counter() - started, screen
 
         CountingNode.calls = CountingNode.records = 0
-        figures["first_page_cold"], screen = await open_history()
+        found["first_page_cold"], screen = await open_history()
         await until(pilot, lambda: not screen.reading)
-        figures["calls_cold"] = CountingNode.calls
-        figures["records_cold"] = CountingNode.records
+        found["calls_cold"] = CountingNode.calls
+        found["records_cold"] = CountingNode.records
         await pilot.press("f2")
         await pilot.pause(0.1)
         CountingNode.calls = CountingNode.records = 0
-        figures["first_page_warm"], screen = await open_history()
+        found["first_page_warm"], screen = await open_history()
         await until(pilot, lambda: not screen.reading)
-        figures["calls_warm"] = CountingNode.calls
+        found["calls_warm"] = CountingNode.calls
 
         table = screen.table
-        scroll_times = []
+        scroll_times, scroll_cpu = [], []
         for _ in range(scrolls):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             await pilot.press("pagedown")
             await pilot.pause()
             scroll_times.append(time.perf_counter() - started)
-        figures["scroll"] = scroll_times
+            scroll_cpu.append(time.process_time() - cpu)
+        found["scroll"] = scroll_times
+        found["scroll_cpu"] = scroll_cpu
 
         older_times = []
         for _ in range(pages):
@@ -224,22 +221,22 @@ async def one_run(socket_path: str, pages: int, scrolls: int, read_all: bool = F
             await pilot.press("ctrl+end")
             await until(pilot, lambda rows=rows: table.row_count > rows and not screen.reading)
             older_times.append(time.perf_counter() - started)
-        figures["older_page"] = older_times
-        figures["rows"] = table.row_count
-        figures["parts_read"] = screen.book.parts_read
+        found["older_page"] = older_times
+        found["rows"] = table.row_count
+        found["parts_read"] = screen.book.parts_read
         gc.collect()
-        figures["memory_mb"] = rss_mb() - before
+        found["memory_mb"] = rss_mb() - before
         if read_all:  # the worst case: a user who scrolls through every payment
             started = time.perf_counter()
             while not screen.book.exhausted:
                 rows = table.row_count
                 await pilot.press("ctrl+end")
                 await until(pilot, lambda rows=rows: table.row_count > rows and not screen.reading, timeout=60)
-            figures["all_s"] = time.perf_counter() - started
-            figures["all_rows"] = table.row_count
+            found["all_s"] = time.perf_counter() - started
+            found["all_rows"] = table.row_count
             gc.collect()
-            figures["all_memory_mb"] = rss_mb() - before
-    return figures
+            found["all_memory_mb"] = rss_mb() - before
+    return found
 
 
 async def baseline_run(scrolls: int, pages: int) -> dict[str, Any]:
@@ -269,22 +266,24 @@ async def baseline_run(scrolls: int, pages: int) -> dict[str, Any]:
         def action_table(self) -> None:
             self.push_screen(Table())
 
-    figures: dict[str, Any] = {}
+    found: dict[str, Any] = {}
     app = Minimal()
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.pause(0.3)
         started = time.perf_counter()
         await pilot.press("f5")
         await until(pilot, lambda: isinstance(app.screen, Table) and app.screen.query_one(DataTable).row_count)
-        figures["first_page"] = time.perf_counter() - started
+        found["first_page"] = time.perf_counter() - started
         table = app.screen.query_one(DataTable)
-        scroll_times = []
+        scroll_times, scroll_cpu = [], []
         for _ in range(scrolls):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             await pilot.press("pagedown")
             await pilot.pause()
             scroll_times.append(time.perf_counter() - started)
-        figures["scroll"] = scroll_times
+            scroll_cpu.append(time.process_time() - cpu)
+        found["scroll"] = scroll_times
+        found["scroll_cpu"] = scroll_cpu
         older_times = []
         for _ in range(pages):
             started = time.perf_counter()
@@ -292,8 +291,93 @@ async def baseline_run(scrolls: int, pages: int) -> dict[str, Any]:
             table.add_rows(rows)
             await pilot.pause()
             older_times.append(time.perf_counter() - started)
-        figures["older_page"] = older_times
-    return figures
+        found["older_page"] = older_times
+    return found
+
+
+@dataclass
+class Measured:
+    """Every run's raw figures, the baseline's beside them, and the optional read-everything run."""
+
+    payments: int
+    runs: list[dict[str, Any]]
+    baselines: list[dict[str, Any]]
+    everything: dict[str, Any] | None = None
+
+
+def measure(runs: int, *, payments: int = 100_000, pages: int = 20, scrolls: int = 20,
+            read_all: bool = False) -> Measured:
+    """The node filled in its own process, then ``runs`` console runs, each beside a baseline run."""
+    with tempfile.TemporaryDirectory(prefix="lnc-") as directory:
+        socket_path = os.path.join(directory, "rpc")
+        process = start_node(socket_path, payments)
+        try:
+            measured = Measured(payments, [], [])
+            for _ in range(runs):  # side by side, so that the machine's load hits both alike
+                measured.runs.append(asyncio.run(one_run(socket_path, pages, scrolls)))
+                measured.baselines.append(asyncio.run(baseline_run(scrolls, pages)))
+            if read_all:
+                measured.everything = asyncio.run(one_run(socket_path, 0, 0, read_all=True))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=10)
+    return measured
+
+
+def figures(measured: Measured) -> list[Figure]:
+    """The suite's table lines (``python -m benchmarks``)."""
+    runs, baselines = measured.runs, measured.baselines
+
+    def each(name: str, among: list[dict[str, Any]] = runs) -> list[float]:
+        return [run[name] for run in among]
+
+    def every(name: str, among: list[dict[str, Any]] = runs) -> list[float]:
+        return [value for run in among for value in run[name]]
+
+    def ms(values: list[float]) -> list[float]:
+        return [value * 1000 for value in values]
+
+    group = "4 history"
+    size = f"{measured.payments:,} sendpays"
+    minimal = "baseline: a minimal Textual app (Header, DataTable, Footer) doing the same with data in memory"
+    result = [
+        Figure(group, f"first page, first open ({size})", median(ms(each("first_page_cold"))), "ms",
+               target=TARGET_FIRST_PAGE_S * 1000, baseline=median(ms(each("first_page", baselines))),
+               ratio=pair_ratio(each("first_page_cold"), each("first_page", baselines)), runs=len(runs),
+               note=f"{minimal}; {median(each('calls_cold')):.0f} listsendpays calls, "
+                    f"{median(each('records_cold')):.0f} records read"),
+        Figure(group, "first page, reopened", median(ms(each("first_page_warm"))), "ms",
+               target=TARGET_FIRST_PAGE_S * 1000, runs=len(runs),
+               note=f"{median(each('calls_warm')):.0f} listsendpays calls"),
+        Figure(group, "page scroll (PageDown)", median(ms(every("scroll"))), "ms", target=TARGET_SCROLL_S * 1000,
+               baseline=median(ms(every("scroll", baselines))),
+               ratio=pair_ratio(every("scroll"), every("scroll", baselines)), runs=len(every("scroll")),
+               note=f"wall clock to the next idle frame; CPU {median(ms(every('scroll_cpu'))):.1f} ms median"),
+        Figure(group, "page scroll p95", percentile(ms(every("scroll")), 0.95), "ms", target=TARGET_SCROLL_S * 1000,
+               baseline=percentile(ms(every("scroll", baselines)), 0.95),
+               ratio=percentile(every("scroll"), 0.95) / percentile(every("scroll", baselines), 0.95),
+               runs=len(every("scroll")),
+               note="the slowest PageDowns are those during which an older page arrives"),
+        Figure(group, "older page read and shown", median(ms(every("older_page"))), "ms",
+               baseline=median(ms(every("older_page", baselines))),
+               ratio=pair_ratio(every("older_page"), every("older_page", baselines)),
+               runs=len(every("older_page")),
+               note=f"p95 {percentile(ms(every('older_page')), 0.95):.0f} ms; it happens in the background"),
+        Figure(group, f"memory growth, {median(each('parts_read')):,.0f} parts read", runs[0]["memory_mb"], "MB",
+               target=TARGET_MEMORY_MB, runs=1,
+               note="the first run's: later runs reuse memory that earlier ones freed"),
+    ]
+    if measured.everything is not None:
+        everything = measured.everything
+        result.append(Figure(group, f"memory growth, all {everything['all_rows']:,} payments read",
+                             everything["all_memory_mb"], "MB", runs=1,
+                             note=f"scrolled to the oldest payment in {everything['all_s']:.0f} s"))
+    return result
+
+
+def run(runs: int) -> list[Figure]:
+    """The suite's entry point: ``python -m benchmarks --only history``."""
+    return figures(measure(runs))
 
 
 def main() -> None:
@@ -308,53 +392,10 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.payments)
         return
-
-    with tempfile.TemporaryDirectory(prefix="lnc-") as directory:
-        socket_path = os.path.join(directory, "rpc")
-        process = start_node(socket_path, args.payments)
-        try:
-            runs, baselines = [], []
-            for _ in range(args.runs):  # side by side, so that the machine's load hits both alike
-                runs.append(asyncio.run(one_run(socket_path, args.pages, args.scrolls)))
-                baselines.append(asyncio.run(baseline_run(args.scrolls, args.pages)))
-            everything = asyncio.run(one_run(socket_path, 0, 0, read_all=True)) if args.all else None
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=10)
-
-    def median(name: str, among: list[dict[str, Any]] = runs) -> float:
-        return statistics.median(run[name] for run in among)
-
-    def median_of_all(name: str, among: list[dict[str, Any]] = runs) -> float:
-        return statistics.median(value for run in among for value in run[name])
-
-    def p95_of_all(name: str) -> float:
-        values = sorted(value for run in runs for value in run[name])
-        return values[min(len(values) - 1, int(len(values) * 0.95))]
-
-    print(f"history on {args.payments:,} sendpays, {args.runs} runs (medians); baseline: a minimal Textual app "
-          "(Header, DataTable, Footer) doing the same in memory")
-    print(f"{'figure':34} {'value':>9} {'target':>9} {'of target':>9} {'baseline':>9} {'ratio':>6}")
-    rows = [
-        ("first page, first open (s)", median("first_page_cold"), TARGET_FIRST_PAGE_S, median("first_page", baselines)),
-        ("first page, reopened (s)", median("first_page_warm"), TARGET_FIRST_PAGE_S, median("first_page", baselines)),
-        ("page scroll (PageDown) (s)", median_of_all("scroll"), TARGET_SCROLL_S, median_of_all("scroll", baselines)),
-        ("page scroll p95 (s)", p95_of_all("scroll"), TARGET_SCROLL_S, None),
-        ("older page read and shown (s)", median_of_all("older_page"), TARGET_SCROLL_S,
-         median_of_all("older_page", baselines)),
-        ("older page p95 (s)", p95_of_all("older_page"), TARGET_SCROLL_S, None),
-        ("memory growth (MB)", median("memory_mb"), TARGET_MEMORY_MB, None),
-    ]
-    for name, value, target, base in rows:
-        versus = f"{base:9.3f} {value / base:6.2f}" if base else f"{'':9} {'':6}"
-        print(f"{name:34} {value:9.3f} {target:9.3f} {value / target:9.2f} {versus}")
-    print(f"{'listsendpays calls, first open':34} {median('calls_cold'):10.0f}"
-          f"   ({median('records_cold'):,.0f} records)")
-    print(f"{'listsendpays calls, reopened':34} {median('calls_warm'):10.0f}")
-    print(f"{'rows shown after the older pages':34} {median('rows'):10,.0f}   ({median('parts_read'):,.0f} parts read)")
-    if everything is not None:
-        print(f"scrolled to the oldest payment once: {everything['all_rows']:,} rows in {everything['all_s']:.0f} s, "
-              f"memory growth {everything['all_memory_mb']:.0f} MB")
+    measured = measure(args.runs, payments=args.payments, pages=args.pages, scrolls=args.scrolls,
+                       read_all=args.all)
+    print(f"history on {args.payments:,} sendpays, {args.runs} runs")
+    print(table(figures(measured)))
 
 
 if __name__ == "__main__":
