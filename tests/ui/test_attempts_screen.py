@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from lnconsole.invoice import PayableInvoice, load_invoice
+from lnconsole.invoice import PayableInvoice
 from lnconsole.node import PylnNode
 from lnconsole.payment import NodeReachable, NodeUnreachableEvent, PartSent, PaymentComplete, PaymentFailed
 from lnconsole.plan import PaymentPlan, PaymentTarget, PlannedPart, equal_split
@@ -24,16 +24,17 @@ from lnconsole.screens.route import RouteScreen
 from lnconsole.sim.invoices import sign_bolt11
 from lnconsole.widgets.attempts_table import AttemptsTable
 from tests.conftest import RunningSim
-from tests.ui.test_confirm import (
+from tests.ui.helpers import (
     MONOTONIC,
     NOW,
     SAT,
-    app_for,
     finder_for,
     in_event_loop,
+    load_payable,
     one_part_plan,
     open_confirm,
     payable,
+    payment_app,
     plain,
     sent_parts,
     wait_until,
@@ -87,7 +88,7 @@ def three_parts_one_via_e(sim: RunningSim, invoice: PayableInvoice) -> PaymentPl
 async def test_a_split_payment_is_shown_to_completion_and_f4_brings_it_back(regtest: RunningSim) -> None:
     invoice = payable(regtest, 540_000 * SAT)  # no single route carries it (see test_payment.py)
     plan = equal_split(PaymentTarget.from_invoice(invoice), 3, finder_for(regtest))
-    app = app_for(regtest)
+    app = payment_app(regtest)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await pay(pilot, plan, invoice)
         session = screen.session
@@ -130,7 +131,7 @@ async def test_a_failed_part_is_explained_and_retried_to_completion(regtest: Run
     squeeze(regtest, "103x6x0", "E", 10 * SAT)
     invoice = payable(regtest, 300_000 * SAT)
     plan = three_parts_one_via_e(regtest, invoice)
-    app = app_for(regtest)
+    app = payment_app(regtest)
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await pay(pilot, plan, invoice)
         session = screen.session
@@ -196,7 +197,6 @@ async def test_a_failed_part_is_explained_and_retried_to_completion(regtest: Run
 @in_event_loop
 async def test_a_final_failure_offers_no_retry(regtest: RunningSim) -> None:
     """An invoice signed by C for a payment hash C never issued: C refuses it, whatever the route."""
-    node = PylnNode(regtest.socket_path)
     bolt11 = sign_bolt11(
         currency="bcrt",
         secret_key=regtest.node.find_node("C").secret_key,
@@ -208,10 +208,9 @@ async def test_a_final_failure_offers_no_retry(regtest: RunningSim) -> None:
         expiry=3600,
         min_final_cltv_expiry=10,
     )
-    invoice = load_invoice(node, bolt11, now=int(NOW))
-    assert invoice.ok, invoice.problems
+    invoice = load_payable(regtest, bolt11)
     plan = one_part_plan(regtest, invoice)
-    app = app_for(regtest)
+    app = payment_app(regtest)
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await pay(pilot, plan, invoice)
         await wait_until(pilot, lambda: isinstance(screen._outcome, PaymentFailed))
@@ -237,7 +236,7 @@ async def test_a_final_failure_offers_no_retry(regtest: RunningSim) -> None:
 async def test_the_node_going_away_and_coming_back_shows(regtest: RunningSim) -> None:
     invoice = payable(regtest, 5_000 * SAT)
     plan = one_part_plan(regtest, invoice)
-    app = app_for(regtest)
+    app = payment_app(regtest)
     async with app.run_test(size=(100, 32)) as pilot:
         session = app.new_session(plan.target)
         screen = AttemptsScreen(session, plan)
@@ -274,13 +273,13 @@ async def test_a_payment_pending_when_the_console_closed_is_watched_again(start_
     invoice = payable(sim, 40_000 * SAT)
     plan = one_part_plan(sim, invoice)
     payment_hash = plan.target.payment_hash
-    async with app_for(sim).run_test(size=(100, 32)) as pilot:
+    async with payment_app(sim).run_test(size=(100, 32)) as pilot:
         await pay(pilot, plan, invoice)
         await wait_until(pilot, lambda: [r.status for r in sent_parts(sim, payment_hash)] == ["pending"])
     # The console is gone; the part is still in flight on the node.
     assert [r.status for r in sent_parts(sim, payment_hash)] == ["pending"]
 
-    app = app_for(sim)
+    app = payment_app(sim)
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, AttemptsScreen))
         screen = app.screen

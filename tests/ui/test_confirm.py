@@ -7,98 +7,24 @@ Send button sends; above ``confirm_typed_above_msat`` the amount must be typed b
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import io
-import time
-from collections.abc import Callable
-from typing import Any
-
-from rich.console import Console
-from textual.pilot import Pilot
 from textual.widgets import Button
 
-from lnconsole.app import LnConsoleApp, Settings, make_app
-from lnconsole.invoice import PayableInvoice, load_invoice
-from lnconsole.node import PylnNode
-from lnconsole.plan import PaymentPlan, PaymentTarget, single_routed
-from lnconsole.routing import RouteFinder
+from lnconsole.app import Settings
 from lnconsole.screens.attempts import AttemptsScreen
 from lnconsole.screens.confirm import ConfirmDialog
-from lnconsole.screens.messages import PayRequested
 from tests.conftest import RunningSim
-
-SAT = 1000
-NOW = time.time()
-MONOTONIC = 1000.0
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Helpers shared by the attempts and split screen tests
-
-
-def in_event_loop(test: Callable[..., Any]) -> Callable[..., None]:
-    """Run an async test in its own event loop (the suite has no asyncio plugin for pytest)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
-
-
-def app_for(sim: RunningSim, settings: Settings | None = None) -> LnConsoleApp:
-    """The app as the console builds it, on the simulator's socket, with both clocks pinned."""
-    return make_app(
-        PylnNode(sim.socket_path), settings, poll_status=False, clock=lambda: NOW, monotonic=lambda: MONOTONIC
-    )
-
-
-def payable(sim: RunningSim, amount_msat: int, payee: str = "C") -> PayableInvoice:
-    created = sim.rpc.call("dev-sim-invoice", {"node": payee, "amount_msat": amount_msat, "description": "ui test"})
-    invoice = load_invoice(PylnNode(sim.socket_path), created["bolt11"], now=int(NOW))
-    assert invoice.ok, invoice.problems
-    return invoice
-
-
-def finder_for(sim: RunningSim) -> RouteFinder:
-    node = PylnNode(sim.socket_path)
-    return RouteFinder(node, node.getinfo().id)
-
-
-def one_part_plan(sim: RunningSim, invoice: PayableInvoice) -> PaymentPlan:
-    return single_routed(PaymentTarget.from_invoice(invoice), finder_for(sim))
-
-
-def sent_parts(sim: RunningSim, payment_hash: str) -> list[Any]:
-    return PylnNode(sim.socket_path).listsendpays(payment_hash=payment_hash)
-
-
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.02)
-
-
-def plain(widget: Any, width: int = 160) -> str:
-    """What a Static shows, as plain text (its content may be a Text, a Table or a Group)."""
-    output = io.StringIO()
-    Console(file=output, width=width, color_system=None).print(widget.content)
-    return output.getvalue()
-
-
-async def open_confirm(pilot: Pilot[Any], plan: PaymentPlan, invoice: PayableInvoice) -> ConfirmDialog:
-    app = pilot.app
-    app.post_message(PayRequested(plan, invoice))
-    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-    await pilot.pause()
-    dialog = app.screen
-    assert isinstance(dialog, ConfirmDialog)
-    return dialog
-
-
-# ---------------------------------------------------------------------------------------------------------------
+from tests.ui.helpers import (
+    NOW,
+    SAT,
+    in_event_loop,
+    one_part_plan,
+    open_confirm,
+    payable,
+    payment_app,
+    plain,
+    sent_parts,
+    wait_until,
+)
 
 
 @in_event_loop
@@ -106,7 +32,7 @@ async def test_the_dialog_shows_the_numbers_and_enter_alone_sends_nothing(regtes
     invoice = payable(regtest, 50_000 * SAT)
     plan = one_part_plan(regtest, invoice)
     target = plan.target
-    app = app_for(regtest)
+    app = payment_app(regtest)
     async with app.run_test(size=(100, 32)) as pilot:
         dialog = await open_confirm(pilot, plan, invoice)
 
@@ -140,7 +66,7 @@ async def test_the_dialog_shows_the_numbers_and_enter_alone_sends_nothing(regtes
 async def test_y_sends_once_even_when_pressed_twice(regtest: RunningSim) -> None:
     invoice = payable(regtest, 20_000 * SAT)
     plan = one_part_plan(regtest, invoice)
-    app = app_for(regtest)
+    app = payment_app(regtest)
     async with app.run_test(size=(100, 32)) as pilot:
         dialog = await open_confirm(pilot, plan, invoice)
         await pilot.press("y", "y")
@@ -158,7 +84,7 @@ async def test_y_sends_once_even_when_pressed_twice(regtest: RunningSim) -> None
 async def test_the_send_button_sends(regtest: RunningSim) -> None:
     invoice = payable(regtest, 15_000 * SAT)
     plan = one_part_plan(regtest, invoice)
-    app = app_for(regtest)
+    app = payment_app(regtest)
     async with app.run_test(size=(100, 32)) as pilot:
         await open_confirm(pilot, plan, invoice)
         await pilot.click("#confirm-send")
@@ -170,7 +96,7 @@ async def test_the_send_button_sends(regtest: RunningSim) -> None:
 async def test_a_large_amount_must_be_typed_back(regtest: RunningSim) -> None:
     invoice = payable(regtest, 30_000 * SAT)
     plan = one_part_plan(regtest, invoice)
-    app = app_for(regtest, Settings(confirm_typed_above_msat=10_000 * SAT))
+    app = payment_app(regtest, Settings(confirm_typed_above_msat=10_000 * SAT))
     async with app.run_test(size=(100, 32)) as pilot:
         dialog = await open_confirm(pilot, plan, invoice)
         assert dialog.needs_typed_amount and dialog.send_button.disabled
@@ -203,9 +129,7 @@ async def test_a_large_amount_must_be_typed_back(regtest: RunningSim) -> None:
 async def test_an_expired_invoice_cannot_be_sent(regtest: RunningSim) -> None:
     invoice = payable(regtest, 10_000 * SAT)
     plan = one_part_plan(regtest, invoice)
-    app = make_app(
-        PylnNode(regtest.socket_path), poll_status=False, clock=lambda: NOW + 30 * 86400, monotonic=lambda: MONOTONIC
-    )
+    app = payment_app(regtest, now=NOW + 30 * 86400)
     async with app.run_test(size=(100, 32)) as pilot:
         dialog = await open_confirm(pilot, plan, invoice)
         assert "expired" in plain(dialog.query_one("#confirm-facts")) and dialog.send_button.disabled

@@ -9,20 +9,16 @@ A is us; the payments go to C over A-B-C and A-D-C. Made before the app starts, 
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import hashlib
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from pyln.client import RpcError
-from textual.pilot import Pilot
 
 from benchmarks.history import populate
-from lnconsole.app import LnConsoleApp, make_app
+from lnconsole.app import make_app
 from lnconsole.node import PylnNode
 from lnconsole.screens.history import PAGE_SIZE, HistoryScreen
 from lnconsole.screens.payment_detail import PaymentDetailScreen
@@ -30,19 +26,10 @@ from lnconsole.sim.payments import PaymentBook
 from lnconsole.widgets.history_table import HistoryTable, group_key
 from tests.conftest import RunningSim
 from tests.sim.helpers import ABC, ADC, build_route, make_invoice, send_part
+from tests.ui.helpers import app_for, in_event_loop, open_history, started, wait_until
 
 LATER = 300
 """The app's clock runs this many seconds after the payments were made."""
-
-
-def in_event_loop(test: Callable[..., Any]) -> Callable[..., None]:
-    """Run an async test in its own event loop (the suite has no asyncio plugin for pytest)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 class Payments:
@@ -97,33 +84,6 @@ def payments(sim: RunningSim) -> Payments:
     return Payments(sim)
 
 
-def app_for(sim: RunningSim, now: float, node: Any = None) -> LnConsoleApp:
-    return make_app(node or PylnNode(sim.socket_path), clock=lambda: now, poll_status=False)
-
-
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.02)
-
-
-async def started(pilot: Pilot[Any]) -> None:
-    """The app has done what it does on start: shown the payments still in flight (its resume worker)."""
-    app = pilot.app
-    await wait_until(pilot, lambda: all(worker.is_finished for worker in app.workers if worker.group == "resume"))
-
-
-async def open_history(pilot: Pilot[Any]) -> HistoryScreen:
-    """F5 once the app started, then the first page."""
-    await started(pilot)
-    await pilot.press("f5")
-    screen = pilot.app.screen
-    assert isinstance(screen, HistoryScreen)
-    await wait_until(pilot, lambda: screen.book.pages_read > 0 and all_in(screen))
-    return screen
-
-
 def all_in(screen: HistoryScreen) -> bool:
     """No page being read."""
     return not screen.reading
@@ -139,7 +99,7 @@ def row_keys(table: HistoryTable) -> list[str]:
 
 @in_event_loop
 async def test_one_row_per_payment_attempt_newest_first(sim: RunningSim, payments: Payments) -> None:
-    async with app_for(sim, payments.now).run_test(size=(100, 32)) as pilot:
+    async with app_for(sim, now=payments.now).run_test(size=(100, 32)) as pilot:
         screen = await open_history(pilot)
         table = screen.table
         assert row_keys(table) == [
@@ -164,7 +124,7 @@ async def test_one_row_per_payment_attempt_newest_first(sim: RunningSim, payment
 
 @in_event_loop
 async def test_status_filter_keys(sim: RunningSim, payments: Payments) -> None:
-    async with app_for(sim, payments.now).run_test(size=(80, 24)) as pilot:
+    async with app_for(sim, now=payments.now).run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot)
         table = screen.table
         await pilot.press("3")
@@ -194,7 +154,7 @@ async def test_status_filter_keys(sim: RunningSim, payments: Payments) -> None:
 
 @in_event_loop
 async def test_opening_a_payment_shows_its_parts_and_why_one_failed(sim: RunningSim, payments: Payments) -> None:
-    async with app_for(sim, payments.now).run_test(size=(80, 24)) as pilot:
+    async with app_for(sim, now=payments.now).run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot)
         await pilot.press("down", "enter")  # the split payment
         detail = pilot.app.screen
@@ -226,7 +186,7 @@ async def test_opening_a_payment_shows_its_parts_and_why_one_failed(sim: Running
 async def test_watch_a_pending_payment_opens_the_attempts_screen(sim: RunningSim, payments: Payments) -> None:
     from lnconsole.screens.attempts import AttemptsScreen
 
-    async with app_for(sim, payments.now).run_test(size=(100, 32)) as pilot:
+    async with app_for(sim, now=payments.now).run_test(size=(100, 32)) as pilot:
         screen = await open_history(pilot)
         assert screen.selected_group is not None and screen.selected_group.status == "pending"
         assert screen.check_action("watch", ()) is True
@@ -248,7 +208,7 @@ async def test_a_pending_payment_is_asked_about_again_until_it_settles(
     from lnconsole.screens import history
 
     monkeypatch.setattr(history, "PENDING_INTERVAL_S", 0.2)
-    async with app_for(sim, payments.now).run_test(size=(100, 32)) as pilot:
+    async with app_for(sim, now=payments.now).run_test(size=(100, 32)) as pilot:
         screen = await open_history(pilot)
         await pilot.press("2")
         assert row_keys(screen.table) == [group_key(payments.held, 1)]
@@ -291,7 +251,7 @@ async def test_thousands_of_payments_open_with_a_few_calls_and_scrolling_reads_o
     newest = book._by_id[book._ids[-1]]
     node = CountingNode(sim.socket_path)
 
-    async with app_for(sim, newest.created_at + 60, node).run_test(size=(100, 32)) as pilot:
+    async with app_for(sim, now=newest.created_at + 60, node=node).run_test(size=(100, 32)) as pilot:
         await started(pilot)
         node.listsendpays_calls.clear()
         node.records = 0
@@ -357,7 +317,7 @@ async def test_older_pages_skip_runs_of_deleted_payments(sim: RunningSim) -> Non
     sim.on_loop(lambda: [book._delete(book._by_id[index]) for index in range(300, 651)])  # more than a page
     groups = {group_key(book._by_id[i].payment_hash, book._by_id[i].groupid) for i in book._ids}
     newest = book._by_id[book._ids[-1]]
-    async with app_for(sim, newest.created_at).run_test(size=(100, 32)) as pilot:
+    async with app_for(sim, now=newest.created_at).run_test(size=(100, 32)) as pilot:
         screen = await open_history(pilot)
         while not screen.book.exhausted:
             rows = screen.table.row_count

@@ -6,10 +6,7 @@ Invoices are issued by the simulated payees (``dev-sim-invoice``) with the simul
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import sys
-import time
 import types
 from collections.abc import Callable
 from typing import Any
@@ -22,28 +19,18 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-from lnconsole.app import DemoInfo, LnConsoleApp, make_app
-from lnconsole.node import PylnNode
+from lnconsole.app import DemoInfo, LnConsoleApp
 from lnconsole.screens.invoice import DemoInvoicePicker, InvoiceScreen
 from lnconsole.screens.messages import InvoiceChosen
 from lnconsole.sim.scenario_demo import DEMO_PAYEES, DEMO_STORIES
 from lnconsole.widgets.qr import MODULE_STYLE, QUIET_ZONE, cells_to_matrix, invoice_qr_payload
 from tests.conftest import RunningSim
+from tests.ui.helpers import app_for, in_event_loop, issue, wait_until
 
 CREATED = 1_700_000_000
 """When the simulated payees sign their invoices."""
 SEEN_AT = CREATED + 100
 """The console's pinned clock: 100 s after the invoices were made."""
-
-
-def in_event_loop(test: Callable[..., Any]) -> Callable[..., None]:
-    """Run an async test in its own event loop (the suite has no asyncio plugin for pytest)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 class Clock:
@@ -85,24 +72,6 @@ def demo_info() -> DemoInfo:
     )
 
 
-def issue(sim: RunningSim, node: str = "C", amount_msat: int | str = 50_000_000, **extra: Any) -> dict[str, Any]:
-    """An invoice of ``node`` (by alias), as its lightningd would make it."""
-    return sim.rpc.call("dev-sim-invoice", {"node": node, "amount_msat": amount_msat, **extra})
-
-
-def app_for(sim: RunningSim, clock: Callable[[], float] = lambda: SEEN_AT, **options: Any) -> LnConsoleApp:
-    return make_app(PylnNode(sim.socket_path), clock=clock, poll_status=False, **options)
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 5.0) -> None:
-    """Let the app run until ``condition()`` holds (workers answer through the socket)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {getattr(condition, '__name__', condition)}")
-        await pilot.pause(0.05)
-
-
 def invoice_screen(app: LnConsoleApp) -> InvoiceScreen:
     screen = app.screen
     assert isinstance(screen, InvoiceScreen), screen
@@ -115,7 +84,7 @@ async def paste(pilot: Pilot[Any], text: str) -> InvoiceScreen:
     screen.invoice_input.focus()
     screen.invoice_input.post_message(events.Paste(text))
     await pilot.pause()
-    await until(pilot, lambda: not screen.checking)
+    await wait_until(pilot, lambda: not screen.checking)
     return screen
 
 
@@ -132,7 +101,7 @@ def chosen(seen: list[Message]) -> list[InvoiceChosen]:
 async def test_pasted_invoice_is_laid_out_for_the_payer_with_a_live_countdown(regtest_sim: RunningSim) -> None:
     created = issue(regtest_sim, "C", 50_000_123, description="two [b]coffees[/b]", expiry=3600)
     clock = Clock()
-    async with app_for(regtest_sim, clock).run_test(size=(120, 40)) as pilot:
+    async with app_for(regtest_sim, now=clock).run_test(size=(120, 40)) as pilot:
         # pasted as a lightning: URI broken over lines, as chat apps do
         text = "lightning:" + created["bolt11"][:90] + "\n" + created["bolt11"][90:]
         screen = await paste(pilot, text)
@@ -153,7 +122,7 @@ async def test_pasted_invoice_is_laid_out_for_the_payer_with_a_live_countdown(re
         assert not screen.amount_row.display
 
         clock.now += 15  # the countdown follows the clock, once a second
-        await until(pilot, lambda: details.text_of("expiry").startswith("in 58 min 05 s"), timeout=3)
+        await wait_until(pilot, lambda: details.text_of("expiry").startswith("in 58 min 05 s"), timeout=3)
 
 
 @in_event_loop
@@ -161,7 +130,7 @@ async def test_garbage_and_tampered_text_are_refused_in_place(regtest_sim: Runni
     good = issue(regtest_sim)["bolt11"]
     tampered = good[:40] + ("q" if good[40] != "q" else "p") + good[41:]
     notified: list[str] = []
-    app = app_for(regtest_sim)
+    app = app_for(regtest_sim, now=SEEN_AT)
     async with app.run_test(size=(100, 32)) as pilot:
         app.notify = lambda message, **_: notified.append(message)  # type: ignore[method-assign]
         screen = await paste(pilot, "hello, this is not an invoice")
@@ -186,7 +155,7 @@ async def test_garbage_and_tampered_text_are_refused_in_place(regtest_sim: Runni
 async def test_an_expired_invoice_says_expired_and_cannot_go_on(regtest_sim: RunningSim) -> None:
     created = issue(regtest_sim, expiry=1)
     seen: list[Message] = []
-    async with app_for(regtest_sim).run_test(size=(100, 32), message_hook=seen.append) as pilot:
+    async with app_for(regtest_sim, now=SEEN_AT).run_test(size=(100, 32), message_hook=seen.append) as pilot:
         screen = await paste(pilot, created["bolt11"])
         expiry = screen.details.query_one("#detail-expiry")
         assert screen.details.text_of("expiry").startswith("expired 1 min 39 s ago")
@@ -201,7 +170,7 @@ async def test_an_expired_invoice_says_expired_and_cannot_go_on(regtest_sim: Run
 async def test_any_amount_invoice_needs_a_valid_amount_before_the_route(regtest_sim: RunningSim) -> None:
     created = issue(regtest_sim, amount_msat="any")
     seen: list[Message] = []
-    async with app_for(regtest_sim).run_test(size=(100, 32), message_hook=seen.append) as pilot:
+    async with app_for(regtest_sim, now=SEEN_AT).run_test(size=(100, 32), message_hook=seen.append) as pilot:
         screen = await paste(pilot, created["bolt11"])
         assert screen.amount_row.display and screen.focused is screen.amount_input
         assert screen.details.text_of("amount").startswith("any amount")
@@ -217,12 +186,12 @@ async def test_any_amount_invoice_needs_a_valid_amount_before_the_route(regtest_
             await pilot.press("backspace")
         await pilot.press(*"12sat")
         assert not screen.amount_error.display
-        await until(pilot, lambda: screen.route_ready)
+        await wait_until(pilot, lambda: screen.route_ready)
         assert screen.payable is not None and screen.payable.amount_msat == 12_000
         assert "paying 12 sat" in screen.details.text_of("amount")
 
         await pilot.press("enter")
-        await until(pilot, lambda: chosen(seen))
+        await wait_until(pilot, lambda: chosen(seen))
         assert chosen(seen)[0].invoice.amount_msat == 12_000
 
 
@@ -230,11 +199,11 @@ async def test_any_amount_invoice_needs_a_valid_amount_before_the_route(regtest_
 async def test_enter_on_a_checked_invoice_posts_invoice_chosen(regtest_sim: RunningSim) -> None:
     created = issue(regtest_sim)
     seen: list[Message] = []
-    async with app_for(regtest_sim).run_test(size=(100, 32), message_hook=seen.append) as pilot:
+    async with app_for(regtest_sim, now=SEEN_AT).run_test(size=(100, 32), message_hook=seen.append) as pilot:
         screen = await paste(pilot, created["bolt11"])
         assert screen.focused is screen.main  # off the field, so single keys act
         await pilot.press("enter")
-        await until(pilot, lambda: chosen(seen))
+        await wait_until(pilot, lambda: chosen(seen))
         [message] = chosen(seen)
         assert message.invoice.invoice.payment_hash == created["payment_hash"]
         assert message.invoice.amount_msat == 50_000_000
@@ -242,17 +211,17 @@ async def test_enter_on_a_checked_invoice_posts_invoice_chosen(regtest_sim: Runn
 
 @in_event_loop
 async def test_demo_picker_offers_an_invoice_from_big_merchant(demo_sim: RunningSim) -> None:
-    async with app_for(demo_sim, demo=demo_info()).run_test(size=(100, 32)) as pilot:
-        await until(pilot, lambda: isinstance(pilot.app.screen, DemoInvoicePicker))  # shown on first start
+    async with app_for(demo_sim, now=SEEN_AT, demo=demo_info()).run_test(size=(100, 32)) as pilot:
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, DemoInvoicePicker))  # shown on first start
         picker = pilot.app.screen
         assert isinstance(picker, DemoInvoicePicker)
         options = picker.option_list
         assert "Only a split pays it" in str(options.get_option("big-merchant").prompt)
         options.highlighted = options.get_option_index("big-merchant")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(pilot.app.screen, InvoiceScreen))
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, InvoiceScreen))
         screen = invoice_screen(pilot.app)
-        await until(pilot, lambda: screen.payable is not None and not screen.checking)
+        await wait_until(pilot, lambda: screen.payable is not None and not screen.checking)
         assert screen.details.text_of("payee").startswith("big-merchant")
         assert screen.details.text_of("amount").startswith("2,000,000 sat")
         assert screen.invoice_input.value.startswith("lnbcrt20m1")
@@ -267,7 +236,7 @@ async def test_demo_picker_offers_an_invoice_from_big_merchant(demo_sim: Running
 @in_event_loop
 async def test_qr_code_is_the_invoice_and_hides_when_too_small(regtest_sim: RunningSim) -> None:
     created = issue(regtest_sim)
-    app = app_for(regtest_sim)
+    app = app_for(regtest_sim, now=SEEN_AT)
     async with app.run_test(size=(160, 50)) as pilot:
         screen = await paste(pilot, created["bolt11"])
         await pilot.pause()
@@ -290,7 +259,7 @@ async def test_qr_code_is_the_invoice_and_hides_when_too_small(regtest_sim: Runn
 
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
-        await until(pilot, lambda: not panel.showing_code)
+        await wait_until(pilot, lambda: not panel.showing_code)
         assert panel.note.display and "QR code hidden" in str(panel.note.render())
         assert screen.main.max_scroll_y > 0  # the details scroll at 80x24
 
@@ -304,7 +273,7 @@ async def test_qr_code_is_the_invoice_and_hides_when_too_small(regtest_sim: Runn
 @in_event_loop
 async def test_copy_keys_put_the_invoice_and_the_hash_on_the_clipboard(regtest_sim: RunningSim) -> None:
     created = issue(regtest_sim)
-    app = app_for(regtest_sim)
+    app = app_for(regtest_sim, now=SEEN_AT)
     copied: list[str] = []
     notified: list[str] = []
     async with app.run_test(size=(100, 32)) as pilot:
@@ -321,12 +290,12 @@ async def test_copy_keys_put_the_invoice_and_the_hash_on_the_clipboard(regtest_s
 @in_event_loop
 async def test_unreachable_node_shows_the_banner_and_a_message(regtest_sim: RunningSim) -> None:
     created = issue(regtest_sim)
-    app = app_for(regtest_sim)
+    app = app_for(regtest_sim, now=SEEN_AT)
     async with app.run_test(size=(100, 32)) as pilot:
-        await until(pilot, lambda: app.status.info is not None)
+        await wait_until(pilot, lambda: app.status.info is not None)
         regtest_sim.socket_path.unlink()  # the node's socket is gone (lightningd stopped)
         screen = await paste(pilot, created["bolt11"])
         assert "The node cannot be reached" in str(screen.problems_box.render())
-        await until(pilot, lambda: not app.status.reachable)
+        await wait_until(pilot, lambda: not app.status.reachable)
         banner = screen.query_one("#node-banner")
         assert banner.display and "Node unreachable" in str(banner.render())

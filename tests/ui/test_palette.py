@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,22 +10,15 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 
-from lnconsole.app import DemoInfo, LnConsoleApp, make_app
-from lnconsole.node import PylnNode
+from lnconsole.app import DemoInfo, LnConsoleApp
 from lnconsole.screens.history import HistoryScreen
 from lnconsole.screens.palette import key_label, palette_commands
 from tests.conftest import RunningSim
 from tests.sim.helpers import ABC, make_invoice, send_part
+from tests.ui.helpers import app_for, in_event_loop, open_history, wait_until
 
-
-def in_event_loop(test: Callable[..., Any]) -> Callable[..., None]:
-    """Run an async test in its own event loop (the suite has no asyncio plugin for pytest)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
+LATER = 1_800_000_000
+"""The app's pinned clock, long after the payment was made."""
 
 
 @pytest.fixture
@@ -41,23 +31,9 @@ def sim(start_sim: Callable[..., RunningSim]) -> RunningSim:
     return sim
 
 
-def app_for(sim: RunningSim, demo: DemoInfo | None = None) -> LnConsoleApp:
-    return make_app(PylnNode(sim.socket_path), demo=demo, clock=lambda: 1_800_000_000, poll_status=False)
-
-
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.02)
-
-
 async def history(pilot: Pilot[Any]) -> HistoryScreen:
-    await wait_until(pilot, lambda: all(worker.is_finished for worker in pilot.app.workers
-                                        if worker.group == "resume"))
-    await pilot.press("f5")
-    screen = pilot.app.screen
-    assert isinstance(screen, HistoryScreen)
+    """The history screen, its payment shown."""
+    screen = await open_history(pilot)
     await wait_until(pilot, lambda: screen.table.row_count > 0 and not screen.reading)
     return screen
 
@@ -68,7 +44,7 @@ def texts(app: LnConsoleApp) -> list[str]:
 
 @in_event_loop
 async def test_the_palette_lists_the_screens_actions_then_the_apps_with_their_keys(sim: RunningSim) -> None:
-    async with app_for(sim).run_test(size=(80, 24)) as pilot:
+    async with app_for(sim, now=LATER).run_test(size=(80, 24)) as pilot:
         screen = await history(pilot)
         listed = texts(pilot.app)
         assert listed[:4] == ["⏎ Open", "c Copy hash", "y Copy preimage", "r Refresh"]
@@ -86,7 +62,7 @@ async def test_the_palette_lists_the_screens_actions_then_the_apps_with_their_ke
 async def test_other_screens_bring_their_own_actions(sim: RunningSim) -> None:
     from lnconsole.screens.invoice import InvoiceScreen
 
-    async with app_for(sim).run_test(size=(80, 24)) as pilot:
+    async with app_for(sim, now=LATER).run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, InvoiceScreen))
         screen = pilot.app.screen
         listed = texts(pilot.app)
@@ -104,7 +80,7 @@ async def test_other_screens_bring_their_own_actions(sim: RunningSim) -> None:
 
 @in_event_loop
 async def test_running_an_action_from_the_palette(sim: RunningSim) -> None:
-    async with app_for(sim).run_test(size=(80, 24)) as pilot:
+    async with app_for(sim, now=LATER).run_test(size=(80, 24)) as pilot:
         screen = await history(pilot)
         await pilot.press("ctrl+p")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
@@ -120,7 +96,7 @@ async def test_running_an_action_from_the_palette(sim: RunningSim) -> None:
 async def test_the_demo_offers_its_invoices_from_every_screen(sim: RunningSim) -> None:
     from lnconsole.screens.invoice import DemoInvoicePicker
 
-    async with app_for(sim, DemoInfo(payees={"C": 10_000_000})).run_test(size=(80, 24)) as pilot:
+    async with app_for(sim, now=LATER, demo=DemoInfo(payees={"C": 10_000_000})).run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, DemoInvoicePicker))  # offered on start
         assert texts(pilot.app) == ["esc Close"]  # a dialog: the app's keys don't reach through it
         await pilot.press("escape")

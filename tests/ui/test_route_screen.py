@@ -6,10 +6,7 @@ route engine (or by hand from lightningd's regtest policy: 1 msat + 10 ppm, delt
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +17,6 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 from textual.widgets._footer import FooterKey
 
-from lnconsole.app import LnConsoleApp, make_app
 from lnconsole.invoice import PayableInvoice, load_invoice
 from lnconsole.node import PylnNode
 from lnconsole.routing import Route, recompute, route_to_json
@@ -37,19 +33,9 @@ from lnconsole.screens.route_dialogs import (
 from tests.conftest import RunningSim
 from tests.engine.test_route_edits import add_parallel_channel
 from tests.engine.test_routing import Regtest, add_private_payee
+from tests.ui.helpers import NOW, app_for, in_event_loop, issue, load_payable, shown, wait_until, workers_done
 
-NOW = int(time.time())
 AMOUNT = 10_000_000
-
-
-def in_event_loop(test: Callable[..., Any]) -> Callable[..., None]:
-    """Run an async test in its own event loop (the suite has no asyncio plugin for pytest)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 @pytest.fixture
@@ -57,33 +43,20 @@ def net(regtest: RunningSim) -> Regtest:
     return Regtest(regtest)
 
 
-def payable(net: Regtest, amount_msat: int = AMOUNT) -> tuple[PayableInvoice, dict[str, Any]]:
-    created = net.sim.rpc.call("dev-sim-invoice", {"node": "C", "amount_msat": amount_msat})
-    invoice = load_invoice(PylnNode(net.sim.socket_path), created["bolt11"], now=NOW)
-    assert invoice.ok, invoice.problems
-    return invoice, created
-
-
-def app_for(net: Regtest) -> LnConsoleApp:
-    return make_app(PylnNode(net.sim.socket_path), poll_status=False, clock=lambda: NOW)
+def issued(net: Regtest, amount_msat: int = AMOUNT) -> tuple[PayableInvoice, dict[str, Any]]:
+    """A fresh invoice of C (no description), checked and payable, and what the node answered issuing it."""
+    created = issue(net.sim, "C", amount_msat)
+    return load_payable(net.sim, created["bolt11"]), created
 
 
 def abc(net: Regtest, amount_msat: int = AMOUNT, final_cltv: int = 10) -> Route:
     return recompute(net.path("A", ("103x1x0", "B"), ("103x2x0", "C")), amount_msat, final_cltv, net.policies)
 
 
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.02)
-
-
 async def settle(pilot: Pilot[Any]) -> None:
     """Wait for the route screen's workers to finish and their results to be shown."""
-    app = pilot.app
     await pilot.pause()
-    await wait_until(pilot, lambda: all(w.is_finished for w in app.workers if w.group == "route"))
+    await workers_done(pilot, "route")
     await pilot.pause()
 
 
@@ -104,17 +77,13 @@ def cell(screen: RouteScreen, row: int, column: str) -> str:
     return str(table.get_cell(str(row), column))
 
 
-def shown(widget: Any) -> str:
-    return str(widget.render())
-
-
 # ---------------------------------------------------------------------------------------------------------------
 
 
 @in_event_loop
 async def test_found_route_shows_each_hop_with_the_engines_fees(net: Regtest) -> None:
-    invoice, _ = payable(net)
-    async with app_for(net).run_test(size=(120, 32)) as pilot:
+    invoice, _ = issued(net)
+    async with app_for(net.sim).run_test(size=(120, 32)) as pilot:
         screen = await open_route(pilot, RouteScreen(invoice))
         route = screen.route
         assert route is not None and screen.check is not None and screen.check.ok, screen.check
@@ -145,9 +114,9 @@ async def test_found_route_shows_each_hop_with_the_engines_fees(net: Regtest) ->
 
 @in_event_loop
 async def test_insert_then_drop_a_hop_updates_the_totals_and_undo_brings_it_back(net: Regtest) -> None:
-    invoice, _ = payable(net)
+    invoice, _ = issued(net)
     route = abc(net, final_cltv=invoice.invoice.min_final_cltv_expiry)
-    async with app_for(net).run_test(size=(120, 32)) as pilot:
+    async with app_for(net.sim).run_test(size=(120, 32)) as pilot:
         screen = await open_route(pilot, RouteScreen(invoice, route))
         assert aliases(screen.route) == ["B", "C"]
 
@@ -179,10 +148,10 @@ async def test_insert_then_drop_a_hop_updates_the_totals_and_undo_brings_it_back
 @in_event_loop
 async def test_swap_to_a_parallel_channel_and_to_a_disabled_one(net: Regtest) -> None:
     add_parallel_channel(net.sim)  # 111x1x0, B charges 0 msat + 1 ppm, delta 9 over it
-    invoice, _ = payable(net)
+    invoice, _ = issued(net)
     route = abc(net, final_cltv=invoice.invoice.min_final_cltv_expiry)
     seen: list[Message] = []
-    async with app_for(net).run_test(size=(120, 32), message_hook=seen.append) as pilot:
+    async with app_for(net.sim).run_test(size=(120, 32), message_hook=seen.append) as pilot:
         screen = await open_route(pilot, RouteScreen(invoice, route))
         await pilot.press("down", "w")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChannelChoiceDialog))
@@ -230,9 +199,9 @@ async def test_swap_to_a_parallel_channel_and_to_a_disabled_one(net: Regtest) ->
 
 @in_event_loop
 async def test_exclude_a_node_and_reroute(net: Regtest) -> None:
-    invoice, _ = payable(net)
+    invoice, _ = issued(net)
     route = abc(net, final_cltv=invoice.invoice.min_final_cltv_expiry)
-    async with app_for(net).run_test(size=(120, 32)) as pilot:
+    async with app_for(net.sim).run_test(size=(120, 32)) as pilot:
         screen = await open_route(pilot, RouteScreen(invoice, route))
         await pilot.press("x")  # on hop 1: B
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExcludeDialog))
@@ -253,8 +222,8 @@ async def test_exclude_a_node_and_reroute(net: Regtest) -> None:
 
 @in_event_loop
 async def test_export_is_json_sendpay_accepts(net: Regtest) -> None:
-    invoice, created = payable(net)
-    async with app_for(net).run_test(size=(120, 32)) as pilot:
+    invoice, created = issued(net)
+    async with app_for(net.sim).run_test(size=(120, 32)) as pilot:
         screen = await open_route(pilot, RouteScreen(invoice))
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExportRouteDialog))
@@ -273,10 +242,10 @@ async def test_export_is_json_sendpay_accepts(net: Regtest) -> None:
 
 @in_event_loop
 async def test_import_shows_what_is_wrong_and_takes_a_good_route(net: Regtest) -> None:
-    invoice, _ = payable(net)
+    invoice, _ = issued(net)
     final = invoice.invoice.min_final_cltv_expiry
     adc = recompute(net.path("A", ("103x3x0", "D"), ("103x4x0", "C")), AMOUNT, final, net.policies)
-    async with app_for(net).run_test(size=(120, 32)) as pilot:
+    async with app_for(net.sim).run_test(size=(120, 32)) as pilot:
         screen = await open_route(pilot, RouteScreen(invoice, abc(net, final_cltv=final)))
         await pilot.press("m")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ImportRouteDialog))
@@ -302,10 +271,10 @@ async def test_import_shows_what_is_wrong_and_takes_a_good_route(net: Regtest) -
 
 @in_event_loop
 async def test_pay_posts_the_edited_route(net: Regtest) -> None:
-    invoice, _ = payable(net)
+    invoice, _ = issued(net)
     route = abc(net, final_cltv=invoice.invoice.min_final_cltv_expiry)
     seen: list[Message] = []
-    async with app_for(net).run_test(size=(120, 32), message_hook=seen.append) as pilot:
+    async with app_for(net.sim).run_test(size=(120, 32), message_hook=seen.append) as pilot:
         screen = await open_route(pilot, RouteScreen(invoice, route))
         await pilot.press("down", "i")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, InsertHopDialog))
@@ -323,10 +292,10 @@ async def test_pay_posts_the_edited_route(net: Regtest) -> None:
 
 @in_event_loop
 async def test_a_part_route_comes_back_with_use_this_route(net: Regtest) -> None:
-    invoice, _ = payable(net)
+    invoice, _ = issued(net)
     part_route = abc(net, amount_msat=4_000_000, final_cltv=invoice.invoice.min_final_cltv_expiry)
     returned: list[Route | None] = []
-    async with app_for(net).run_test(size=(80, 24)) as pilot:
+    async with app_for(net.sim).run_test(size=(80, 24)) as pilot:
         screen = RouteScreen(invoice, part_route, part=2)
         await pilot.app.push_screen(screen, returned.append)
         await wait_until(pilot, lambda: screen.route is not None)
@@ -350,8 +319,8 @@ async def test_a_part_route_comes_back_with_use_this_route(net: Regtest) -> None
 
 @in_event_loop
 async def test_a_whole_invoice_screen_offers_pay_and_split_not_use(net: Regtest) -> None:
-    invoice, _ = payable(net)
-    async with app_for(net).run_test(size=(80, 24)) as pilot:
+    invoice, _ = issued(net)
+    async with app_for(net.sim).run_test(size=(80, 24)) as pilot:
         screen = await open_route(pilot, RouteScreen(invoice))
         bindings = {b.binding.action for b in pilot.app.active_bindings.values()}
         assert {"pay", "split", "find", "options", "swap", "insert", "drop", "exclude", "export"} <= bindings
@@ -367,8 +336,8 @@ async def test_a_whole_invoice_screen_offers_pay_and_split_not_use(net: Regtest)
 
 @in_event_loop
 async def test_limits_mark_the_totals_over_limit(net: Regtest) -> None:
-    invoice, _ = payable(net)
-    async with app_for(net).run_test(size=(80, 24)) as pilot:
+    invoice, _ = issued(net)
+    async with app_for(net.sim).run_test(size=(80, 24)) as pilot:
         screen = await open_route(
             pilot, RouteScreen(invoice, abc(net, final_cltv=invoice.invoice.min_final_cltv_expiry))
         )
@@ -393,8 +362,8 @@ async def test_limits_mark_the_totals_over_limit(net: Regtest) -> None:
 @in_event_loop
 async def test_getroute_only_node_offers_riskfactor_and_maxhops(start_sim: Callable[..., RunningSim]) -> None:
     net = Regtest(start_sim("regtest", generation="legacy"))
-    invoice, _ = payable(net)
-    async with app_for(net).run_test(size=(100, 30)) as pilot:
+    invoice, _ = issued(net)
+    async with app_for(net.sim).run_test(size=(100, 30)) as pilot:
         screen = await open_route(pilot, RouteScreen(invoice))
         assert screen.uses_getroutes is False and aliases(screen.route)[-1] == "C"
         await pilot.press("o")
@@ -413,10 +382,10 @@ async def test_getroute_only_node_offers_riskfactor_and_maxhops(start_sim: Calla
 @in_event_loop
 async def test_a_private_payee_is_reached_through_its_route_hint(net: Regtest) -> None:
     payee = add_private_payee(net.sim)  # F, whose only channel is a private one from C (110x1x0)
-    created = net.sim.rpc.call("dev-sim-invoice", {"node": payee, "amount_msat": 20_000})
-    invoice = load_invoice(PylnNode(net.sim.socket_path), created["bolt11"], now=NOW)
+    created = issue(net.sim, payee, 20_000)
+    invoice = load_invoice(PylnNode(net.sim.socket_path), created["bolt11"], now=int(NOW))
     assert invoice.invoice.route_hints
-    async with app_for(net).run_test(size=(100, 30)) as pilot:
+    async with app_for(net.sim).run_test(size=(100, 30)) as pilot:
         screen = await open_route(pilot, RouteScreen(invoice))
         assert screen.route is not None and screen.check.ok, screen.check.messages
         assert screen.route.hops[-1].short_channel_id == "110x1x0" and screen.route.destination == payee
@@ -429,8 +398,8 @@ async def test_a_private_payee_is_reached_through_its_route_hint(net: Regtest) -
 
 @in_event_loop
 async def test_a_node_that_stops_answering_leaves_the_route_as_it_was(net: Regtest) -> None:
-    invoice, _ = payable(net)
-    async with app_for(net).run_test(size=(100, 30)) as pilot:
+    invoice, _ = issued(net)
+    async with app_for(net.sim).run_test(size=(100, 30)) as pilot:
         screen = await open_route(pilot, RouteScreen(invoice))
         found = screen.route
         net.sim.socket_path.unlink()  # as when lightningd goes away

@@ -19,7 +19,7 @@ from lnconsole.screens.messages import PayRequested
 from lnconsole.screens.route import RouteScreen
 from lnconsole.screens.split import MODES, SplitScreen, parse_part_amounts
 from tests.conftest import RunningSim
-from tests.ui.test_confirm import SAT, app_for, finder_for, in_event_loop, payable, plain, sent_parts, wait_until
+from tests.ui.helpers import SAT, finder_for, in_event_loop, payable, payment_app, plain, sent_parts, wait_until
 
 
 async def open_split(pilot: Pilot[Any], screen: SplitScreen) -> SplitScreen:
@@ -56,7 +56,7 @@ def rows(screen: SplitScreen) -> list[tuple[str, str, str]]:
 async def test_one_part_cannot_carry_it_three_equal_parts_can_and_p_asks_to_pay(regtest: RunningSim) -> None:
     invoice = payable(regtest, 540_000 * SAT)
     seen: list[Message] = []
-    app = app_for(regtest)
+    app = payment_app(regtest)
     async with app.run_test(size=(100, 32), message_hook=seen.append) as pilot:
         screen = await open_split(pilot, SplitScreen(invoice))
         assert screen.mode == "liquidity"  # no single route was given: the node's liquidity plan comes first
@@ -100,7 +100,7 @@ async def test_one_part_cannot_carry_it_three_equal_parts_can_and_p_asks_to_pay(
 @in_event_loop
 async def test_custom_amounts_show_the_difference_as_typed_and_plan_when_they_add_up(regtest: RunningSim) -> None:
     invoice = payable(regtest, 300_000 * SAT)
-    app = app_for(regtest)
+    app = payment_app(regtest)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_split(pilot, SplitScreen(invoice))
         await choose(pilot, screen, "one")
@@ -140,7 +140,7 @@ async def test_custom_amounts_show_the_difference_as_typed_and_plan_when_they_ad
 @in_event_loop
 async def test_a_parts_route_opens_in_the_route_editor_and_comes_back_edited(regtest: RunningSim) -> None:
     invoice = payable(regtest, 300_000 * SAT)
-    app = app_for(regtest)
+    app = payment_app(regtest)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await open_split(pilot, SplitScreen(invoice))
         await choose(pilot, screen, "equal")
@@ -192,7 +192,7 @@ async def test_the_route_editors_route_is_the_one_part_plan(regtest: RunningSim)
     invoice = payable(regtest, 50_000 * SAT)
     target = PaymentTarget.from_invoice(invoice)
     route = finder_for(regtest).find(target.destination, target.amount_msat, final_cltv=10)[0]
-    app = app_for(regtest)
+    app = payment_app(regtest)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_split(pilot, SplitScreen(invoice, route))
         assert screen.plan is not None and [part.route for part in screen.plan.parts] == [route]
