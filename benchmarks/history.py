@@ -1,6 +1,6 @@
 """The history screen on a node with 100,000 sendpays (issue 5, target 4).
 
-    /work/venv/bin/python -m benchmarks.history [--payments 100000] [--runs 5] [--pages 20]
+    .venv/bin/python -m benchmarks.history [--payments 100000] [--runs 5] [--pages 20]
 
 The simulated node runs in its own process (as lightningd would), filled through its payment store directly
 with a realistic mix: mostly single-part payments, multi-part groups of 2-4 parts, failed ones and failed

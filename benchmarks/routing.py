@@ -1,6 +1,6 @@
 """How fast the simulated node finds routes on the mainnet graph, through pyln-client over its socket.
 
-    /work/venv/bin/python -m benchmarks.routing [--queries 200] [--seed 5] [--graph PATH]
+    .venv/bin/python -m benchmarks.routing [--queries 200] [--seed 5] [--graph PATH]
 
 Real lightningd on the project's machine, on this graph, with 200 random pairs and amounts of 1 sat to
 1,000,000 sat, answers ``getroute`` in 4-9 ms median (p95 at most 12 ms) and ``getroutes`` in 63-78 ms median
