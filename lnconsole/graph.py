@@ -153,6 +153,7 @@ class ChannelPolicies:
         self._lock = threading.RLock()
         self._by_scid: dict[str, tuple[ChannelPolicy, ...]] = {}
         self._from: dict[str, tuple[ChannelPolicy, ...]] = {}
+        self._into: dict[str, tuple[ChannelPolicy, ...]] = {}
         self._local: tuple[PeerChannel, ...] | None = None
         self._hints: dict[tuple[str, int], ChannelPolicy] = {}
 
@@ -174,16 +175,18 @@ class ChannelPolicies:
             if short_channel_id is None:
                 self._by_scid.clear()
                 self._from.clear()
+                self._into.clear()
                 self._local = None
                 return
             self._by_scid.pop(short_channel_id, None)
-            stale = [
-                source
-                for source, policies in self._from.items()
-                if any(p.short_channel_id == short_channel_id for p in policies)
-            ]
-            for source in stale:
-                del self._from[source]
+            for cache in (self._from, self._into):
+                stale = [
+                    end
+                    for end, policies in cache.items()
+                    if any(p.short_channel_id == short_channel_id for p in policies)
+                ]
+                for end in stale:
+                    del cache[end]
             if self._local is not None and any(c.short_channel_id == short_channel_id for c in self._local):
                 self._local = None
 
@@ -300,6 +303,21 @@ class ChannelPolicies:
             for channel in self.our_channels():
                 mine = self._with_local(None, channel)
                 found[mine.short_channel_id_dir] = self._with_local(found.get(mine.short_channel_id_dir), channel)
+        return sorted(found.values(), key=lambda p: p.short_channel_id_dir)
+
+    def channels_into(self, node_id: str) -> list[ChannelPolicy]:
+        """Every known channel direction arriving at ``node_id`` (one ``listchannels destination=``, plus hints)."""
+        with self._lock:
+            cached = self._into.get(node_id)
+        if cached is None:
+            cached = tuple(ChannelPolicy.from_gossip(c) for c in self._node.listchannels(destination=node_id))
+            with self._lock:
+                self._into[node_id] = cached
+        found = {p.short_channel_id_dir: p for p in cached}
+        with self._lock:
+            for hint in self._hints.values():
+                if hint.destination == node_id:
+                    found.setdefault(hint.short_channel_id_dir, hint)
         return sorted(found.values(), key=lambda p: p.short_channel_id_dir)
 
     def channels_between(self, source: str, destination: str) -> list[ChannelPolicy]:

@@ -375,19 +375,21 @@ class RouteScreen(Screen[Route | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="route")
     def _look_up_candidates(self, route: Route, index: int) -> None:
-        """Peers of both the hop's start and its end: the nodes that could go between them."""
+        """Peers of both the hop's start and its end: the nodes that could go between them.
+
+        Two lookups whatever the number of candidates (``listchannels source=`` the start and
+        ``destination=`` the end), plus one cached alias each: never a lookup per candidate's channels.
+        """
         policies = self._tools().policies
         before, after = route.node_before(index), route.hops[index].node_id
         leaving_before = policies.channels_from(before)
-        near_after = {policy.destination for policy in policies.channels_from(after)}
+        arriving_after = policies.channels_into(after)
         on_route = set(route.nodes)
-        common = sorted({p.destination for p in leaving_before} & near_after - on_route)
+        common = sorted({p.destination for p in leaving_before} & {p.source for p in arriving_after} - on_route)
         candidates = []
         for node_id in common[:MAX_INSERT_CANDIDATES]:
-            channels_out = tuple(policies.channels_between(node_id, after))
-            if not channels_out:
-                continue
             channels_in = tuple(p for p in leaving_before if p.destination == node_id)
+            channels_out = tuple(p for p in arriving_after if p.source == node_id)
             candidates.append(InsertCandidate(node_id, policies.alias(node_id), channels_in, channels_out))
         candidates.sort(key=lambda c: (not c.alias, c.name.casefold()))
         self._post(self.CandidatesFound(route, index, candidates))
