@@ -45,8 +45,10 @@ class Settings:
     """Never limit fees below this, so small payments still find a route."""
     maxdelay: int = 2016
     """Default CLTV limit (lightningd's own maximum)."""
-    poll_timeout_s: int = 1
-    """waitsendpay timeout of each watcher poll: how quickly a stop is noticed, at one call per part per poll."""
+    poll_timeout_s: int = 5
+    """waitsendpay timeout of each watcher poll: a long poll, so a part in flight costs one call per part every
+    few seconds (waitsendpay returns as soon as the part settles, so nothing is seen later); the attempts screen
+    counts elapsed time on between polls."""
     confirm_typed_above_msat: int = 1_000_000_000
     """Payments above this (1,000,000 sat) must be confirmed by typing the amount back."""
 

@@ -18,7 +18,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
@@ -72,9 +71,9 @@ class AttemptsScreen(Screen[None]):
     ]
 
     PENDING_REDRAW_S: ClassVar[float] = 1.0
-    """Rows of parts still pending are redrawn at most this often. Each part reports every second (PartPending),
-    and the table redraws every row for a change to any one, so 16 parts in flight would redraw it 16 times a
-    second (issue 5: idle cost)."""
+    """Rows of parts in flight are redrawn this often, together, counting their time on from the watcher's last
+    report: the watcher long-polls (``Settings.poll_timeout_s``) so that waiting costs almost nothing, and
+    redrawing per report would redraw the whole table for each part (issue 5: idle cost)."""
 
     EXPECTED_PART_S: ClassVar[float] = 10.0
     """How long a part usually takes to settle; the progress bar fills up to it and a part pending longer is
@@ -129,9 +128,6 @@ class AttemptsScreen(Screen[None]):
         self._replayed_ids: set[int] = set()
         self._replayed = False
         self._shown_several = False
-        self._stale_rows: set[PartKey] = set()
-        """Parts whose PartPending was applied but whose row was not redrawn yet."""
-        self._stale_timer: Timer | None = None
         self._key_states: tuple[bool | None, ...] | None = None
         """What check_action said for the keys that come and go, when the footer was last refreshed."""
 
@@ -155,18 +151,16 @@ class AttemptsScreen(Screen[None]):
             self._replayed_events = []
         key = self._apply(event)
         if isinstance(event, PartPending) and key is not None and self._parts[key].status not in TERMINAL:
-            # Only the row's elapsed time changed: redrawn with the other pending rows, once a second.
-            self._stale_rows.add(key)
-            if self._stale_timer is None:
-                self._stale_timer = self.set_timer(self.PENDING_REDRAW_S, self._redraw_stale_rows)
-            return
+            return  # only the part's elapsed time changed: the once-a-second tick redraws pending rows
         self._refresh_view(key)
 
-    def _redraw_stale_rows(self) -> None:
-        self._stale_timer = None
-        stale, self._stale_rows = self._stale_rows, set()
+    def _tick(self) -> None:
+        """Redraw the rows of parts in flight, their elapsed time counted on from the last report."""
+        pending = [key for key, state in self._parts.items() if state.status not in TERMINAL]
+        if not pending:
+            return
         several = self._several_groups()
-        for key in sorted(stale):
+        for key in sorted(pending):
             self.table.show_part(self._parts[key], several_groups=several)
 
     # -- children ----------------------------------------------------------------------------------------------
@@ -192,7 +186,7 @@ class AttemptsScreen(Screen[None]):
         yield Static(self._title(), id="attempts-title")
         yield Static(id="attempts-node-away")
         with VerticalScroll(id="attempts-body"):
-            yield AttemptsTable(self.expected_s, id="attempts-table")
+            yield AttemptsTable(self.expected_s, clock=self._lnapp.monotonic, id="attempts-table")
             yield Static(id="attempts-outcome")
             yield FailurePanel(id="attempts-failure")
         yield Footer()
@@ -209,6 +203,7 @@ class AttemptsScreen(Screen[None]):
         self._replayed = True
         self._key_states = self._current_key_states()  # the footer gets its keys when the table takes focus
         self._refresh_view(None)
+        self.set_interval(self.PENDING_REDRAW_S, self._tick)
         waiting = next((state for state in self._parts.values() if state.can_retry), None)
         if waiting is not None:  # reopened (F4) on a failure still waiting for a decision: show it
             self._select_failure(waiting.key)
@@ -242,6 +237,7 @@ class AttemptsScreen(Screen[None]):
             return key  # an older report that arrived late: the part has settled
         state.status = event.status
         state.elapsed = event.elapsed
+        state.seen_at = self._lnapp.monotonic()
         state.amount_sent_msat = event.amount_sent_msat or state.amount_sent_msat
         if event.route is not None:
             state.route = event.route

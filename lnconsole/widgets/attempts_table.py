@@ -5,6 +5,7 @@ The widget only renders :class:`PartState` values the attempts screen builds fro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -38,6 +39,9 @@ class PartState:
     status: str
     elapsed: float = 0.0
     """Seconds since the part was sent (or attached), as of the latest event about it."""
+    seen_at: float | None = None
+    """When (the app's monotonic clock) that event arrived: a pending row counts on from it between the
+    watcher's reports, which come only as often as its long poll returns."""
     message: str = ""
     failure: RoutingFailure | None = None
     explanation: Any = None
@@ -116,10 +120,18 @@ class AttemptsTable(DataTable[Any]):
         ("progress", "Progress"),
     )
 
-    def __init__(self, expected_s: float, *, id: str | None = None) -> None:
+    def __init__(self, expected_s: float, *, clock: Callable[[], float] | None = None, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.expected_s = max(0.1, expected_s)
         """A part still pending after this long is drawn as slow; the bar fills up to it."""
+        self.clock = clock
+        """The app's monotonic clock, to count a pending part's time on between reports (None: don't)."""
+
+    def elapsed_now(self, state: PartState) -> float:
+        """The part's elapsed time now: as last reported, plus the time since, while it is in flight."""
+        if state.status in TERMINAL or state.seen_at is None or self.clock is None:
+            return state.elapsed
+        return state.elapsed + max(0.0, self.clock() - state.seen_at)
 
     def on_mount(self) -> None:
         for key, label in self.COLUMNS:
@@ -185,21 +197,23 @@ class AttemptsTable(DataTable[Any]):
             return Text(f"✗ {name}" if name else "✗ failed", style="bold red")
         if status == "not_sent":
             return Text("not sent", style="red")
+        elapsed = self.elapsed_now(state)
         if state.node_down:
-            return Text(f"? node away {elapsed_text(state.elapsed)}", style="bold yellow")
+            return Text(f"? node away {elapsed_text(elapsed)}", style="bold yellow")
         if status == "unknown":
-            return Text(f"? checking {elapsed_text(state.elapsed)}", style="yellow")
+            return Text(f"? checking {elapsed_text(elapsed)}", style="yellow")
         if status == "sending":
             return Text("sending…", style="yellow")
-        late = state.elapsed > self.expected_s
-        return Text(f"⋯ pending {elapsed_text(state.elapsed)}", style="bold yellow" if late else "yellow")
+        late = elapsed > self.expected_s
+        return Text(f"⋯ pending {elapsed_text(elapsed)}", style="bold yellow" if late else "yellow")
 
     def _progress(self, state: PartState) -> Text:
         if state.status == "complete":
             return progress_bar(1.0)
         if state.status in TERMINAL:
             return Text("")
-        return progress_bar(state.elapsed / self.expected_s, late=state.elapsed > self.expected_s)
+        elapsed = self.elapsed_now(state)
+        return progress_bar(elapsed / self.expected_s, late=elapsed > self.expected_s)
 
 
 def _failcode_name(state: PartState) -> str:
