@@ -13,6 +13,11 @@ MAX_MSAT = 21_000_000 * MSAT_PER_BTC
 """No amount can exceed all bitcoin that will ever exist; anything above is a typo."""
 
 _PLAIN_NUMBER = re.compile(r"^[0-9]+$")
+_UNIT_NUMBER = re.compile(r"^(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?(?P<unit>msat|sat|btc)$")
+_DECIMALS = {"msat": 0, "sat": 3, "btc": 11}
+"""Decimals each unit can carry before they are finer than a millisatoshi."""
+_MAX_DIGITS = 20
+"""A whole part longer than this is more than 21 million bitcoin in any unit (and beyond int() limits)."""
 _FORMATS = "1000, 1000msat, 10sat, 10.000sat or 0.0001btc"
 
 
@@ -29,19 +34,25 @@ def parse_amount(text: str) -> int:
     cleaned = text.strip().replace("_", "").replace(" ", "").lower()
     if not cleaned:
         raise AmountError(f"Enter an amount: {_FORMATS}.")
-    try:
-        if _PLAIN_NUMBER.match(cleaned):
-            value = int(cleaned)
-        elif cleaned.startswith(("-", "+")) or not re.match(r"^[0-9.]+(msat|sat|btc)$", cleaned):
+    if _PLAIN_NUMBER.match(cleaned):
+        if len(cleaned) > _MAX_DIGITS:
+            raise AmountError(f"'{text.strip()}' is more than 21 million bitcoin.")
+        value = int(cleaned)
+    else:
+        match = _UNIT_NUMBER.match(cleaned)
+        if match is None:
             raise AmountError(f"'{text.strip()}' is not an amount: use {_FORMATS}.")
-        else:
-            value = int(Millisatoshi(cleaned))
-    except (TypeError, InvalidOperation) as error:
-        raise AmountError(f"'{text.strip()}' is not an amount: use {_FORMATS}.") from error
-    except ValueError as error:
-        if isinstance(error, AmountError):
-            raise
-        raise AmountError(f"'{text.strip()}' is finer than a millisatoshi: use at most 11 decimals of btc.") from error
+        whole, fraction, unit = match["whole"], match["fraction"] or "", match["unit"]
+        if len(whole.lstrip("0")) > _MAX_DIGITS:
+            raise AmountError(f"'{text.strip()}' is more than 21 million bitcoin.")
+        if len(fraction.rstrip("0")) > _DECIMALS[unit]:
+            finest = "no decimals of msat" if unit == "msat" else f"at most {_DECIMALS[unit]} decimals of {unit}"
+            raise AmountError(f"'{text.strip()}' is finer than a millisatoshi: use {finest}.")
+        try:
+            # The checks above keep the figure within Decimal's 28 digits, so Millisatoshi's arithmetic is exact.
+            value = int(Millisatoshi(f"{whole}.{fraction.rstrip('0') or '0'}{unit}"))
+        except (TypeError, ValueError, InvalidOperation) as error:
+            raise AmountError(f"'{text.strip()}' is not an amount: use {_FORMATS}.") from error
     if value > MAX_MSAT:
         raise AmountError(f"'{text.strip()}' is more than 21 million bitcoin.")
     return value

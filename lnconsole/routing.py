@@ -1131,7 +1131,9 @@ def route_to_json(route: Route) -> str:
 _NODE_ID = re.compile(r"^0[23][0-9a-fA-F]{64}$")
 _SCID = re.compile(r"^[0-9]+x[0-9]+x[0-9]+$")
 _SCID_DIR = re.compile(r"^([0-9]+x[0-9]+x[0-9]+)/([01])$")
-_MSAT_TEXT = re.compile(r"^[0-9]+msat$")
+_MSAT_TEXT = re.compile(r"^[0-9]{1,20}(msat)?$")
+"""An amount as text: ASCII digits (``str.isdigit`` also takes ``²``, which ``int`` can't read), optionally
+``msat``; more than 20 digits is past 21 million bitcoin anyway."""
 
 
 def _pick_member(entry: Mapping[str, Any], names: Sequence[str]) -> tuple[str, Any] | None:
@@ -1190,7 +1192,7 @@ def _parse_hop(number: int, entry: Any, before: str, policies: ChannelPolicies |
         raise RouteImportError(f"{where}: amount_msat is missing.")
     name, value = found
     amount = _whole(value)
-    if amount is None and isinstance(value, str) and (_MSAT_TEXT.match(value) or value.isdigit()):
+    if amount is None and isinstance(value, str) and _MSAT_TEXT.match(value):
         amount = int(value.removesuffix("msat"))
     if amount is None or amount < 0:
         raise RouteImportError(f"{where}: {name} must be a whole number of millisatoshi.")
@@ -1228,6 +1230,8 @@ def route_from_json(text: str, source: str, policies: ChannelPolicies | None = N
         ) from error
     except (TypeError, ValueError) as error:
         raise RouteImportError(f"That is not JSON: {error}.") from error
+    except RecursionError as error:
+        raise RouteImportError("That is not a route: its JSON is nested too deeply.") from error
     if isinstance(data, Mapping):
         if isinstance(data.get("route"), list):
             data = data["route"]
