@@ -273,9 +273,7 @@ class ReplayNode:
                 if call.node != self.node:
                     continue
                 payment_hash = call.params.get("payment_hash")
-                order[call.key] = tuple(
-                    key for hash_, key in creators if payment_hash is None or hash_ == payment_hash
-                )
+                order[call.key] = tuple(key for hash_, key in creators if payment_hash is None or hash_ == payment_hash)
                 result = call.result
                 if call.method in STATE_CHANGING and isinstance(result, Mapping):
                     part = (str(result.get("payment_hash")), int(result.get("created_index", result.get("id", -1))))

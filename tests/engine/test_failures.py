@@ -76,8 +76,12 @@ def test_next_steps_follow_bolt4() -> None:
     steps = {name: kind.next_step for name, kind in FAILURES_BY_NAME.items()}
     for name in ("fee_insufficient", "incorrect_cltv_expiry", "expiry_too_soon", "amount_below_minimum"):
         assert steps[name] is NextStep.UPDATE_AND_RETRY
-    for name in ("incorrect_or_unknown_payment_details", "final_incorrect_cltv_expiry",
-                 "final_incorrect_htlc_amount", "mpp_timeout"):
+    for name in (
+        "incorrect_or_unknown_payment_details",
+        "final_incorrect_cltv_expiry",
+        "final_incorrect_htlc_amount",
+        "mpp_timeout",
+    ):
         assert steps[name] is NextStep.STOP
         assert FAILURES_BY_NAME[name].final_only
     for name in ("temporary_channel_failure", "permanent_channel_failure", "unknown_next_peer", "channel_disabled"):
@@ -184,8 +188,14 @@ def test_badonion_blames_the_node_after_the_reporter() -> None:
 
 def _route(nodes: list[str], source: str = "A") -> Route:
     """A route over the transcripts' network by alias: A-B 103x1x0, B-C 103x2x0, A-D 103x3x0, D-C 103x4x0 ..."""
-    scids = {("A", "B"): "103x1x0", ("B", "C"): "103x2x0", ("A", "D"): "103x3x0", ("D", "C"): "103x4x0",
-             ("B", "E"): "103x5x0", ("E", "C"): "103x6x0"}
+    scids = {
+        ("A", "B"): "103x1x0",
+        ("B", "C"): "103x2x0",
+        ("A", "D"): "103x3x0",
+        ("D", "C"): "103x4x0",
+        ("B", "E"): "103x5x0",
+        ("E", "C"): "103x6x0",
+    }
     hops, previous = [], source
     for node in nodes:
         scid = scids.get((previous, node)) or scids[(node, previous)]
@@ -231,9 +241,7 @@ def test_transcripts_hold_the_expected_failures() -> None:
 
 
 @pytest.mark.parametrize(("where", "code", "data", "route"), REPLAYED, ids=[item[0] for item in REPLAYED])
-def test_replayed_failure_is_located_and_explained(
-    where: str, code: int, data: dict[str, Any], route: Route
-) -> None:
+def test_replayed_failure_is_located_and_explained(where: str, code: int, data: dict[str, Any], route: Route) -> None:
     failure = RoutingFailure.from_data(data)
     explanation = explain(failure, route, code)
     name = data["failcodename"][5:].lower()
@@ -306,15 +314,28 @@ def _sim_route(node: PylnNode, sim: RunningSim, hops: list[SendpayHop]) -> Route
 
 
 def _pay_and_fail(
-    sim: RunningSim, node: PylnNode, hops: list[SendpayHop], invoice: dict[str, Any], *, amount_msat: int | None = None,
-    partid: int | None = None, payment_hash: str | None = None,
+    sim: RunningSim,
+    node: PylnNode,
+    hops: list[SendpayHop],
+    invoice: dict[str, Any],
+    *,
+    amount_msat: int | None = None,
+    partid: int | None = None,
+    payment_hash: str | None = None,
 ) -> NodeError:
     """Send over ``hops`` and return the failure, from sendpay itself or from waitsendpay."""
     try:
-        node.sendpay(hops, payment_hash or invoice["payment_hash"], payment_secret=invoice["payment_secret"],
-                     amount_msat=amount_msat, partid=partid, groupid=1 if partid else None)
-        node.waitsendpay(payment_hash or invoice["payment_hash"], timeout=10, partid=partid,
-                         groupid=1 if partid else None)
+        node.sendpay(
+            hops,
+            payment_hash or invoice["payment_hash"],
+            payment_secret=invoice["payment_secret"],
+            amount_msat=amount_msat,
+            partid=partid,
+            groupid=1 if partid else None,
+        )
+        node.waitsendpay(
+            payment_hash or invoice["payment_hash"], timeout=10, partid=partid, groupid=1 if partid else None
+        )
     except NodeError as error:
         return error
     raise AssertionError("the payment did not fail")
@@ -334,8 +355,9 @@ def test_live_channel_without_liquidity_is_rerouted_around(start_sim: Callable[.
     invoice = _invoice(sim, 10_000_000)
     hops = node.getroute(sim.alias("C"), 10_000_000, cltv=10, exclude=[sim.alias("B")])
     assert [h.id for h in hops] == [sim.alias("D"), sim.alias("C")]
-    sim.rpc.call("dev-sim-channel", {"short_channel_id": hops[1].channel, "direction": hops[1].direction,
-                                     "spendable_msat": 0})
+    sim.rpc.call(
+        "dev-sim-channel", {"short_channel_id": hops[1].channel, "direction": hops[1].direction, "spendable_msat": 0}
+    )
     error = _pay_and_fail(sim, node, hops, invoice)
     assert error.code == 204
     route = _sim_route(node, sim, hops)
@@ -359,8 +381,9 @@ def test_live_our_own_channel_without_spendable(start_sim: Callable[..., Running
     node = PylnNode(sim.socket_path)
     invoice = _invoice(sim, 10_000_000)
     hops = node.getroute(sim.alias("C"), 10_000_000, cltv=10)
-    sim.rpc.call("dev-sim-channel", {"short_channel_id": hops[0].channel, "direction": hops[0].direction,
-                                     "spendable_msat": 0})
+    sim.rpc.call(
+        "dev-sim-channel", {"short_channel_id": hops[0].channel, "direction": hops[0].direction, "spendable_msat": 0}
+    )
     error = _pay_and_fail(sim, node, hops, invoice)
     assert error.code == 204
     explanation = explain(RoutingFailure.from_data(error.data), _sim_route(node, sim, hops), error.code)
@@ -375,8 +398,15 @@ def test_live_fee_rise_asks_for_a_policy_refresh(start_sim: Callable[..., Runnin
     node = PylnNode(sim.socket_path)
     invoice = _invoice(sim, 10_000_000)
     hops = node.getroute(sim.alias("C"), 10_000_000, cltv=10, exclude=[sim.alias("D")])
-    sim.rpc.call("dev-sim-channel", {"short_channel_id": hops[1].channel, "direction": hops[1].direction,
-                                     "base_fee_millisatoshi": 5000, "fee_per_millionth": 100})
+    sim.rpc.call(
+        "dev-sim-channel",
+        {
+            "short_channel_id": hops[1].channel,
+            "direction": hops[1].direction,
+            "base_fee_millisatoshi": 5000,
+            "fee_per_millionth": 100,
+        },
+    )
     error = _pay_and_fail(sim, node, hops, invoice)
     route = _sim_route(node, sim, hops)
     explanation = explain(RoutingFailure.from_data(error.data), route, error.code, aliases=_names(node))

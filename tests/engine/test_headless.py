@@ -130,8 +130,19 @@ def test_decode_shows_the_fields_aligned(cli: Cli, regtest: RunningSim) -> None:
     result = cli("decode", "lightning:" + created["bolt11"].upper())
 
     assert result.code == EXIT_OK, result.err
-    names = ["payee", "network", "amount", "description", "created", "expiry", "min_final_cltv", "payment_hash",
-             "payment_secret", "features", "route hints"]
+    names = [
+        "payee",
+        "network",
+        "amount",
+        "description",
+        "created",
+        "expiry",
+        "min_final_cltv",
+        "payment_hash",
+        "payment_secret",
+        "features",
+        "route hints",
+    ]
     top = [line for line in result.out.splitlines() if not line.startswith(" ")]
     width = len("payment_secret")
     assert [line[:width].rstrip() for line in top] == names
@@ -193,8 +204,19 @@ def test_route_single_table_and_json(cli: Cli, regtest: RunningSim) -> None:
     result = cli("route", created["bolt11"])
     assert result.code == EXIT_OK, result.err
     header = next(line for line in result.out.splitlines() if "hop" in line and "channel" in line)
-    assert header.split() == ["hop", "node", "node", "id", "channel", "amount", "fee", "charged", "cltv", "delta",
-                              "delay"]
+    assert header.split() == [
+        "hop",
+        "node",
+        "node",
+        "id",
+        "channel",
+        "amount",
+        "fee",
+        "charged",
+        "cltv",
+        "delta",
+        "delay",
+    ]
     assert "sent 50,000.501 sat, fee 501 msat (10 ppm), delay 16 blocks (~2 h 40 min)" in result.out
 
     document = cli("route", created["bolt11"], "--json").json()
@@ -202,7 +224,13 @@ def test_route_single_table_and_json(cli: Cli, regtest: RunningSim) -> None:
     assert document["finder"] == "getroutes" and document["amount_msat"] == 50_000 * SAT
     assert part["route"][-1]["id"] == regtest.alias("C") and part["route"][-1]["amount_msat"] == 50_000 * SAT
     assert part["route"][-1]["delay"] == 10 and set(part["route"][0]) == {
-        "id", "channel", "direction", "amount_msat", "delay", "style"}
+        "id",
+        "channel",
+        "direction",
+        "amount_msat",
+        "delay",
+        "style",
+    }
     assert document["fee_msat"] == part["route"][0]["amount_msat"] - 50_000 * SAT == 501
     assert document["problems"] == []
     assert records(regtest) == []  # nothing sent
@@ -330,7 +358,10 @@ def test_pay_three_part_split(cli: Cli, regtest: RunningSim) -> None:
     assert final["fee_msat"] == final["amount_sent_msat"] - 540_000 * SAT
     paid = records(regtest, created["payment_hash"])
     assert sorted((r["groupid"], r["partid"], r["status"]) for r in paid) == [
-        (1, 1, "complete"), (1, 2, "complete"), (1, 3, "complete")]
+        (1, 1, "complete"),
+        (1, 2, "complete"),
+        (1, 3, "complete"),
+    ]
 
 
 def test_pay_custom_split(cli: Cli, regtest: RunningSim) -> None:
@@ -364,7 +395,9 @@ def test_pay_failing_hop_without_and_with_retry(cli: Cli, regtest: RunningSim) -
     assert squeezed not in {hop["short_channel_id_dir"] for hop in resent["route"]}
     assert events[-1]["status"] == "complete"
     assert sorted((r["groupid"], r["status"]) for r in records(regtest, second["payment_hash"])) == [
-        (1, "failed"), (2, "complete")]
+        (1, "failed"),
+        (2, "complete"),
+    ]
 
 
 def test_already_paid_invoice_sends_nothing(cli: Cli, regtest: RunningSim) -> None:
@@ -399,15 +432,20 @@ def test_pay_refuses_bad_input_before_sending(cli: Cli, regtest: RunningSim) -> 
     assert len(records(regtest)) == 1
 
 
-def test_pay_follows_parts_already_in_flight_and_times_out(
-    start_sim: Callable[..., RunningSim], cli: Cli
-) -> None:
+def test_pay_follows_parts_already_in_flight_and_times_out(start_sim: Callable[..., RunningSim], cli: Cli) -> None:
     slow = start_sim("regtest", hop_delay_ms=500)
     created = invoice(slow, 40_000 * SAT)
     node = PylnNode(slow.socket_path)
     route = RouteFinder(node, node.getinfo().id).find(slow.alias("C"), 40_000 * SAT, final_cltv=10)[0]
-    node.sendpay(route.to_sendpay(), created["payment_hash"], amount_msat=40_000 * SAT, bolt11=created["bolt11"],
-                 payment_secret=created["payment_secret"], partid=1, groupid=1)
+    node.sendpay(
+        route.to_sendpay(),
+        created["payment_hash"],
+        amount_msat=40_000 * SAT,
+        bolt11=created["bolt11"],
+        payment_secret=created["payment_secret"],
+        partid=1,
+        groupid=1,
+    )
 
     watched = cli("pay", created["bolt11"], sim=slow)  # no --yes needed: nothing new is sent
     assert watched.code == EXIT_OK, watched.err
@@ -447,8 +485,10 @@ def test_history_groups_filters_and_limits(cli: Cli, regtest: RunningSim) -> Non
 
     document = cli("history", "--json").json()
     assert [(p["payment_hash"], p["status"], p["number_of_parts"]) for p in document["payments"]] == [
-        (failing["payment_hash"], "failed", 1), (split["payment_hash"], "complete", 3),
-        (single["payment_hash"], "complete", 1)]
+        (failing["payment_hash"], "failed", 1),
+        (split["payment_hash"], "complete", 3),
+        (single["payment_hash"], "complete", 1),
+    ]
     assert document["payments"][1]["fee_msat"] == document["payments"][1]["amount_sent_msat"] - 540_000 * SAT
     assert document["payments"][0]["amount_msat"] == 20_000 * SAT and document["payments"][0]["fee_msat"] is None
 
@@ -495,8 +535,15 @@ class FakeBook:
 
 def fake_part(index: int, payment: int, status: str, groupid: int = 1, partid: int = 1) -> SendPayment:
     return SendPayment(
-        created_index=index, payment_hash=f"{payment:064x}", groupid=groupid, partid=partid, status=status,
-        amount_msat=1000, amount_sent_msat=1001, destination="02" + "cd" * 32, created_at=1_700_000_000 + index,
+        created_index=index,
+        payment_hash=f"{payment:064x}",
+        groupid=groupid,
+        partid=partid,
+        status=status,
+        amount_msat=1000,
+        amount_sent_msat=1001,
+        destination="02" + "cd" * 32,
+        created_at=1_700_000_000 + index,
     )
 
 
@@ -528,7 +575,10 @@ def test_history_keeps_an_attempts_parts_together_and_reads_old_nodes_whole() ->
     book = FakeBook(parts)
     entries = read_history(book, limit=3).entries  # type: ignore[arg-type]
     assert [(int(e.payment_hash, 16), e.status, len(e.parts)) for e in entries] == [
-        (8, "failed", 1), (7, "complete", 3), (139, "complete", 1)]
+        (8, "failed", 1),
+        (7, "complete", 3),
+        (139, "complete", 1),
+    ]
     assert entries[1].amount_msat == 2000 and entries[1].fee_msat == 2
 
     book.paging = False
@@ -574,9 +624,22 @@ def test_finds_the_node_like_lightning_cli(
 def test_console_script_pays_end_to_end(regtest: RunningSim) -> None:
     created = invoice(regtest, 60_000 * SAT)
     finished = subprocess.run(
-        [sys.executable, "-m", "lnconsole.cli", "pay", created["bolt11"], "--yes", "--json",
-         "--rpc-file", str(regtest.socket_path)],
-        capture_output=True, text=True, timeout=60, cwd=REPO, check=False,
+        [
+            sys.executable,
+            "-m",
+            "lnconsole.cli",
+            "pay",
+            created["bolt11"],
+            "--yes",
+            "--json",
+            "--rpc-file",
+            str(regtest.socket_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
     )
     assert finished.returncode == EXIT_OK, finished.stderr
     events = [json.loads(line) for line in finished.stdout.splitlines()]

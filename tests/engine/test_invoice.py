@@ -145,62 +145,147 @@ REGTEST_SEVEN_BTC = (
 )
 
 VALID_VECTORS: list[tuple[str, str, dict[str, Any]]] = [
-    ("donation, any amount", DONATION, {
-        "amount_msat": None, "description": "Please consider supporting this project", "expiry": 3600,
-        "min_final_cltv_expiry": 18, "features_hex": BASE_FEATURES,
-    }),
+    (
+        "donation, any amount",
+        DONATION,
+        {
+            "amount_msat": None,
+            "description": "Please consider supporting this project",
+            "expiry": 3600,
+            "min_final_cltv_expiry": 18,
+            "features_hex": BASE_FEATURES,
+        },
+    ),
     ("coffee within a minute", COFFEE, {"amount_msat": 250_000_000, "description": "1 cup coffee", "expiry": 60}),
     ("utf-8 description", NONSENSE, {"amount_msat": 250_000_000, "description": "ナンセンス 1杯", "expiry": 60}),
     ("hashed description", CAKE, {"amount_msat": 2_000_000_000, "description": None, "description_hash": CAKE_HASH}),
-    ("testnet P2PKH fallback", TESTNET_P2PKH, {
-        "network": "testnet", "currency": "tb", "fallbacks": ["mk2QpYatsKicvFVuTAQLBryyccRXMUaGHP"],
-    }),
-    ("P2PKH fallback and a two-hop route hint", MAINNET_P2PKH_HINTS, {
-        "fallbacks": ["1RustyRX2oai4EYYDpQGWvEL62BBGqN9T"],
-        "route_hints": ((
-            HintHop("029e03a901b85534ff1e92c43c74431f7ce72046060fcf7a95c37e148f78c77255", "66051x263430x1800", 1, 20,
-                    3),
-            HintHop("039e03a901b85534ff1e92c43c74431f7ce72046060fcf7a95c37e148f78c77255", "197637x395016x2314", 2, 30,
-                    4),
-        ),),
-    }),
+    (
+        "testnet P2PKH fallback",
+        TESTNET_P2PKH,
+        {
+            "network": "testnet",
+            "currency": "tb",
+            "fallbacks": ["mk2QpYatsKicvFVuTAQLBryyccRXMUaGHP"],
+        },
+    ),
+    (
+        "P2PKH fallback and a two-hop route hint",
+        MAINNET_P2PKH_HINTS,
+        {
+            "fallbacks": ["1RustyRX2oai4EYYDpQGWvEL62BBGqN9T"],
+            "route_hints": (
+                (
+                    HintHop(
+                        "029e03a901b85534ff1e92c43c74431f7ce72046060fcf7a95c37e148f78c77255",
+                        "66051x263430x1800",
+                        1,
+                        20,
+                        3,
+                    ),
+                    HintHop(
+                        "039e03a901b85534ff1e92c43c74431f7ce72046060fcf7a95c37e148f78c77255",
+                        "197637x395016x2314",
+                        2,
+                        30,
+                        4,
+                    ),
+                ),
+            ),
+        },
+    ),
     ("P2SH fallback", MAINNET_P2SH, {"fallbacks": ["3EktnHQD7RiAE6uzMj2ZifT9YgRrkSgzQX"]}),
     ("P2WPKH fallback", MAINNET_P2WPKH, {"fallbacks": ["bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"]}),
-    ("P2WSH fallback", MAINNET_P2WSH, {
-        "fallbacks": ["bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3"],
-    }),
+    (
+        "P2WSH fallback",
+        MAINNET_P2WSH,
+        {
+            "fallbacks": ["bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3"],
+        },
+    ),
     ("P2TR fallback", MAINNET_P2TR, {"fallbacks": ["bc1pptdvg0d2nj99568qn6ssdy4cygnwuxgw2ukmnwgwz7jpqjz2kszse2s3lm"]}),
     ("all upper case", UPPERCASE, {"amount_msat": 250_000_000, "expiry": 60, "features_hex": ""}),
-    ("testnet, unknown field v", TESTNET_UNKNOWN_FIELD, {
-        "network": "testnet", "currency": "tb", "created_at": 1554294928, "amount_msat": 3_000_000_000, "expiry": 28800,
-        "payment_hash": "850aeaf5f69670e8889936fc2e0cff3ceb0c3b5eab8f04ae57767118db673a91",
-        "description": "Payment request with multipart support",
-    }),
-    ("features 8, 14 and 99", COFFEE_BEANS, {
-        "amount_msat": 2_500_000_000, "description": "coffee beans", "features_hex": "08000000000000000000004100",
-    }),
-    ("fields that must be ignored", COFFEE_BEANS_IGNORED_FIELDS, {
-        "amount_msat": 2_500_000_000, "description": "coffee beans", "fallbacks": [],
-        "payment_hash": SPEC_HASH, "payment_secret": SPEC_SECRET, "payee": SPEC_PAYEE,
-    }),
-    ("pico-bitcoin amount, a week, a hint", PICO_AMOUNT_HINT, {
-        "amount_msat": 967_878_534, "created_at": 1572468703, "expiry": 604800, "min_final_cltv_expiry": 10,
-        "payment_hash": "462264ede7e14047e9b249da94fefc47f41f7d02ee9b091815a5506bc8abf75f",
-        "route_hints": ((
-            HintHop("03d06758583bb5154774a6eb221b1276c9e82d65bbaceca806d90e20c108f4b1c7", "589390x3312x1", 1000, 2500,
-                    40),
-        ),),
-    }),
-    ("payment metadata", METADATA, {
-        "amount_msat": 1_000_000_000, "payment_metadata": "01fafaf0", "features_hex": "01000000004100",
-    }),
-    ("regtest, 7 BTC without multiplier, empty description", REGTEST_SEVEN_BTC, {
-        "network": "regtest", "currency": "bcrt", "amount_msat": 700_000_000_000, "description": "",
-        "expiry": 604800, "min_final_cltv_expiry": 5, "created_at": 1751259583, "features_hex": "02024100",
-        "payee": "0266e4598d1d3c415f572a8488830b60f7e744ed9235eb0b1ba93283b315c03518",
-        "payment_hash": "1a2737937d39aa10553bb46615991f74f55034bc729668454cc5058056bfc056",
-        "payment_secret": "00ab272c540746950feaad2f96895f3686b3fd5bf8821dbeff9a1db94a9a73d9",
-    }),
+    (
+        "testnet, unknown field v",
+        TESTNET_UNKNOWN_FIELD,
+        {
+            "network": "testnet",
+            "currency": "tb",
+            "created_at": 1554294928,
+            "amount_msat": 3_000_000_000,
+            "expiry": 28800,
+            "payment_hash": "850aeaf5f69670e8889936fc2e0cff3ceb0c3b5eab8f04ae57767118db673a91",
+            "description": "Payment request with multipart support",
+        },
+    ),
+    (
+        "features 8, 14 and 99",
+        COFFEE_BEANS,
+        {
+            "amount_msat": 2_500_000_000,
+            "description": "coffee beans",
+            "features_hex": "08000000000000000000004100",
+        },
+    ),
+    (
+        "fields that must be ignored",
+        COFFEE_BEANS_IGNORED_FIELDS,
+        {
+            "amount_msat": 2_500_000_000,
+            "description": "coffee beans",
+            "fallbacks": [],
+            "payment_hash": SPEC_HASH,
+            "payment_secret": SPEC_SECRET,
+            "payee": SPEC_PAYEE,
+        },
+    ),
+    (
+        "pico-bitcoin amount, a week, a hint",
+        PICO_AMOUNT_HINT,
+        {
+            "amount_msat": 967_878_534,
+            "created_at": 1572468703,
+            "expiry": 604800,
+            "min_final_cltv_expiry": 10,
+            "payment_hash": "462264ede7e14047e9b249da94fefc47f41f7d02ee9b091815a5506bc8abf75f",
+            "route_hints": (
+                (
+                    HintHop(
+                        "03d06758583bb5154774a6eb221b1276c9e82d65bbaceca806d90e20c108f4b1c7",
+                        "589390x3312x1",
+                        1000,
+                        2500,
+                        40,
+                    ),
+                ),
+            ),
+        },
+    ),
+    (
+        "payment metadata",
+        METADATA,
+        {
+            "amount_msat": 1_000_000_000,
+            "payment_metadata": "01fafaf0",
+            "features_hex": "01000000004100",
+        },
+    ),
+    (
+        "regtest, 7 BTC without multiplier, empty description",
+        REGTEST_SEVEN_BTC,
+        {
+            "network": "regtest",
+            "currency": "bcrt",
+            "amount_msat": 700_000_000_000,
+            "description": "",
+            "expiry": 604800,
+            "min_final_cltv_expiry": 5,
+            "created_at": 1751259583,
+            "features_hex": "02024100",
+            "payee": "0266e4598d1d3c415f572a8488830b60f7e744ed9235eb0b1ba93283b315c03518",
+            "payment_hash": "1a2737937d39aa10553bb46615991f74f55034bc729668454cc5058056bfc056",
+            "payment_secret": "00ab272c540746950feaad2f96895f3686b3fd5bf8821dbeff9a1db94a9a73d9",
+        },
+    ),
 ]
 
 BAD_CHECKSUM = (
@@ -209,46 +294,64 @@ BAD_CHECKSUM = (
 )
 INVALID_VECTORS: list[tuple[str, str, str]] = [
     ("bad checksum", BAD_CHECKSUM, "bad checksum"),
-    ("no '1' separator",
-     "pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdpquwpc4curk03c9wlrswe78q4eyqc7d8d0xqzpuyk0sg5g70m"
-     "e25alkluzd2x62aysf2pyy8edtjeevuv4p2d5p76r4zkmneet7uvyakky2zr4cusd45tftc9c5fh0nnqpnl2jfll544esqchsrny",
-     "should start with lnbc"),
-    ("mixed case",
-     "LNBC2500u1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdpquwpc4curk03c9wlrswe78q4eyqc7d8d0xqzpu"
-     "yk0sg5g70me25alkluzd2x62aysf2pyy8edtjeevuv4p2d5p76r4zkmneet7uvyakky2zr4cusd45tftc9c5fh0nnqpnl2jfll544esqchsrny",
-     "mixes upper and lower case"),
-    ("signature not recoverable",
-     "lnbc2500u1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpusp5zyg3zyg"
-     "3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs9qrsgqwgt7mcn5yqw3yx0w94pswkpq6j9uh6xfqqqtsk4tnarugeektd4hg5975x9"
-     "am52rz4qskukxdmjemg92vvqz8nvmsye63r5ykel43pgz7zq0g2",
-     "signature"),
-    ("too short",
-     "lnbc1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdpl2pkx2ctnv5sxxmmwwd5kgetjypeh2ursdae8g6na6h"
-     "lh",
-     "too short"),
-    ("invalid multiplier",
-     "lnbc2500x1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpusp5zyg3zyg"
-     "3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs9qrsgqrrzc4cvfue4zp3hggxp47ag7xnrlr8vgcmkjxk3j5jqethnumgkpqp23z9j"
-     "clu3v0a7e0aruz366e9wqdykw6dxhdzcjjhldxq0w6wgqcnu43j",
-     "2500x"),
-    ("sub-millisatoshi amount",
-     "lnbc2500000001p1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpusp5z"
-     "yg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs9qrsgq0lzc236j96a95uv0m3umg28gclm5lqxtqqwk32uuk4k6673k6n5kf"
-     "vx3d2h8s295fad45fdhmusm8sjudfhlf6dcsxmfvkeywmjdkxcp99202x",
-     "finer than a millisatoshi"),
-    ("bad UTF-8 0xC0",
-     "lnbc1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5gfskggz423rz6wp6yrqqcqpjkkrsmq07c4ht7qgjdm"
-     "f2a8savsafcy8lqn4av4gs80gz88ff2y780tdcve7sxp80kd4vk7hajt5mskcsegz2qfll4jywfwhap2q2n6cqyz5tv4",
-     "UTF-8"),
-    ("bad UTF-8 0xF0A0A020",
-     "lnbc1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdqcgfskggz423rz6wp6yrc2pgpqcqpjmyveg8ccprmlss"
-     "yae9l33an2m0qz3qcfcavt7wdzrdqyx5q7hqmp7ne08uvwlwaaqwt4lxgmjh5gce3hv0m8tzwkzfshpdv9d5p9pcsp5v86r0",
-     "UTF-8"),
-    ("invalid route hint pubkey",
-     "lnbc1qqygh9qpp50qzxqqqqqpqqrzjcqqqqqqqqqqqqqqqqqqqqqqqqqqcqpjqqqqqqrzjcqqqqqcqpjqqqqqqqqqqqqqqqqqqqqqqqqqcq9qqq"
-     "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqdqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqlqqqqqqqqqqqqqqqq"
-     "qqqqqqqqqqqqqqlqqqqqqqqqqqqqqqqqqqqqqq4murj7",
-     "route hint"),
+    (
+        "no '1' separator",
+        "pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdpquwpc4curk03c9wlrswe78q4eyqc7d8d0xqzpuyk0sg5g70m"
+        "e25alkluzd2x62aysf2pyy8edtjeevuv4p2d5p76r4zkmneet7uvyakky2zr4cusd45tftc9c5fh0nnqpnl2jfll544esqchsrny",
+        "should start with lnbc",
+    ),
+    (
+        "mixed case",
+        "LNBC2500u1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdpquwpc4curk03c9wlrswe78q4eyqc7d8d0xqzpu"
+        "yk0sg5g70me25alkluzd2x62aysf2pyy8edtjeevuv4p2d5p76r4zkmneet7uvyakky2zr4cusd45tftc9c5fh0nnqpnl2jfll544esqchsrny",
+        "mixes upper and lower case",
+    ),
+    (
+        "signature not recoverable",
+        "lnbc2500u1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpusp5zyg3zyg"
+        "3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs9qrsgqwgt7mcn5yqw3yx0w94pswkpq6j9uh6xfqqqtsk4tnarugeektd4hg5975x9"
+        "am52rz4qskukxdmjemg92vvqz8nvmsye63r5ykel43pgz7zq0g2",
+        "signature",
+    ),
+    (
+        "too short",
+        "lnbc1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdpl2pkx2ctnv5sxxmmwwd5kgetjypeh2ursdae8g6na6h"
+        "lh",
+        "too short",
+    ),
+    (
+        "invalid multiplier",
+        "lnbc2500x1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpusp5zyg3zyg"
+        "3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs9qrsgqrrzc4cvfue4zp3hggxp47ag7xnrlr8vgcmkjxk3j5jqethnumgkpqp23z9j"
+        "clu3v0a7e0aruz366e9wqdykw6dxhdzcjjhldxq0w6wgqcnu43j",
+        "2500x",
+    ),
+    (
+        "sub-millisatoshi amount",
+        "lnbc2500000001p1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpusp5z"
+        "yg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs9qrsgq0lzc236j96a95uv0m3umg28gclm5lqxtqqwk32uuk4k6673k6n5kf"
+        "vx3d2h8s295fad45fdhmusm8sjudfhlf6dcsxmfvkeywmjdkxcp99202x",
+        "finer than a millisatoshi",
+    ),
+    (
+        "bad UTF-8 0xC0",
+        "lnbc1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5gfskggz423rz6wp6yrqqcqpjkkrsmq07c4ht7qgjdm"
+        "f2a8savsafcy8lqn4av4gs80gz88ff2y780tdcve7sxp80kd4vk7hajt5mskcsegz2qfll4jywfwhap2q2n6cqyz5tv4",
+        "UTF-8",
+    ),
+    (
+        "bad UTF-8 0xF0A0A020",
+        "lnbc1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdqcgfskggz423rz6wp6yrc2pgpqcqpjmyveg8ccprmlss"
+        "yae9l33an2m0qz3qcfcavt7wdzrdqyx5q7hqmp7ne08uvwlwaaqwt4lxgmjh5gce3hv0m8tzwkzfshpdv9d5p9pcsp5v86r0",
+        "UTF-8",
+    ),
+    (
+        "invalid route hint pubkey",
+        "lnbc1qqygh9qpp50qzxqqqqqpqqrzjcqqqqqqqqqqqqqqqqqqqqqqqqqqcqpjqqqqqqrzjcqqqqqcqpjqqqqqqqqqqqqqqqqqqqqqqqqqcq9qqq"
+        "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqdqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqlqqqqqqqqqqqqqqqq"
+        "qqqqqqqqqqqqqqlqqqqqqqqqqqqqqqqqqqqqqq4murj7",
+        "route hint",
+    ),
 ]
 MISSING_PAYMENT_SECRET = (
     "lnbc20m1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqhp58yjmdan79s6qqdhdzgynm4zwqd5d7xmw5fk98k"
@@ -266,8 +369,12 @@ MALFORMED_NO_SEPARATOR = (
 def test_spec_vectors_decode_to_their_fields(title: str, text: str, expected: dict[str, Any]) -> None:
     invoice = decode_invoice(text)
     defaults: dict[str, Any] = {
-        "network": "bitcoin", "currency": "bc", "payee": SPEC_PAYEE, "payment_hash": SPEC_HASH,
-        "payment_secret": SPEC_SECRET, "created_at": SPEC_TIME,
+        "network": "bitcoin",
+        "currency": "bc",
+        "payee": SPEC_PAYEE,
+        "payment_hash": SPEC_HASH,
+        "payment_secret": SPEC_SECRET,
+        "created_at": SPEC_TIME,
     }
     for name, value in {**defaults, **expected}.items():
         if name == "fallbacks":
@@ -292,9 +399,16 @@ def test_spec_vectors_agree_with_the_simulators_decoder(title: str, text: str) -
     assert invoice.payment_metadata == reference.get("payment_metadata")
     assert [f.address for f in invoice.fallbacks] == [f.get("addr") for f in reference.get("fallbacks", [])]
     assert [[vars(hop) for hop in hint] for hint in invoice.route_hints] == [
-        [{"node_id": hop["pubkey"], "short_channel_id": hop["short_channel_id"], "fee_base_msat": hop["fee_base_msat"],
-          "fee_proportional_millionths": hop["fee_proportional_millionths"],
-          "cltv_expiry_delta": hop["cltv_expiry_delta"]} for hop in hint]
+        [
+            {
+                "node_id": hop["pubkey"],
+                "short_channel_id": hop["short_channel_id"],
+                "fee_base_msat": hop["fee_base_msat"],
+                "fee_proportional_millionths": hop["fee_proportional_millionths"],
+                "cltv_expiry_delta": hop["cltv_expiry_delta"],
+            }
+            for hop in hint
+        ]
         for hint in reference.get("routes", [])
     ]
 
@@ -334,29 +448,50 @@ def test_every_truncation_of_a_malformed_invoice_is_refused() -> None:
 def test_route_hints_the_library_misreads() -> None:
     """bolt11 2.2 reads hint fees as signed numbers and drops the fifth hop of a five-hop hint."""
     hops = [
-        {"pubkey": PrivateKey(bytes([i]) * 32).public_key.format().hex(), "short_channel_id": f"{700_000 + i}x{i}x{i}",
-         "fee_base_msat": 2**31 + i, "fee_proportional_millionths": 4_000_000_000, "cltv_expiry_delta": 65_000}
+        {
+            "pubkey": PrivateKey(bytes([i]) * 32).public_key.format().hex(),
+            "short_channel_id": f"{700_000 + i}x{i}x{i}",
+            "fee_base_msat": 2**31 + i,
+            "fee_proportional_millionths": 4_000_000_000,
+            "cltv_expiry_delta": 65_000,
+        }
         for i in range(1, 6)
     ]
     text = sign_bolt11(
-        currency="bcrt", secret_key=bytes.fromhex("e126f68f7eafcc8b74f54d269fe206be715000f94dac067d1c04a8ca3b2db734"),
-        payment_hash=SPEC_HASH, payment_secret=SPEC_SECRET, amount_msat=1000, description="five hops",
-        created_at=SPEC_TIME, expiry=3600, min_final_cltv_expiry=10, route_hints=[hops],
+        currency="bcrt",
+        secret_key=bytes.fromhex("e126f68f7eafcc8b74f54d269fe206be715000f94dac067d1c04a8ca3b2db734"),
+        payment_hash=SPEC_HASH,
+        payment_secret=SPEC_SECRET,
+        amount_msat=1000,
+        description="five hops",
+        created_at=SPEC_TIME,
+        expiry=3600,
+        min_final_cltv_expiry=10,
+        route_hints=[hops],
     )
     invoice = decode_invoice(text)
     assert invoice.payee == SPEC_PAYEE
-    assert invoice.route_hints == (tuple(
-        HintHop(hop["pubkey"], hop["short_channel_id"], hop["fee_base_msat"], hop["fee_proportional_millionths"],
-                hop["cltv_expiry_delta"])
-        for hop in hops
-    ),)
+    assert invoice.route_hints == (
+        tuple(
+            HintHop(
+                hop["pubkey"],
+                hop["short_channel_id"],
+                hop["fee_base_msat"],
+                hop["fee_proportional_millionths"],
+                hop["cltv_expiry_delta"],
+            )
+            for hop in hops
+        ),
+    )
     assert invoice.route_hints[0][0].fee_for(1_000_000) == 2**31 + 1 + 4_000_000_000
 
 
 def test_spec_features_are_named() -> None:
     invoice = decode_invoice(METADATA)
     assert [(f.bit, f.name, f.required) for f in invoice.features] == [
-        (8, "var_onion_optin", True), (14, "payment_secret", True), (48, "option_payment_metadata", True),
+        (8, "var_onion_optin", True),
+        (14, "payment_secret", True),
+        (48, "option_payment_metadata", True),
     ]
 
 
@@ -392,9 +527,16 @@ def test_sim_invoice_decodes_like_the_node(regtest: RunningSim) -> None:
     assert {f.name for f in invoice.features} >= {"var_onion_optin", "payment_secret", "basic_mpp"}
     assert invoice.supports_mpp
     assert [[vars(hop) for hop in hint] for hint in invoice.route_hints] == [
-        [{"node_id": hop["pubkey"], "short_channel_id": hop["short_channel_id"], "fee_base_msat": hop["fee_base_msat"],
-          "fee_proportional_millionths": hop["fee_proportional_millionths"],
-          "cltv_expiry_delta": hop["cltv_expiry_delta"]} for hop in hint]
+        [
+            {
+                "node_id": hop["pubkey"],
+                "short_channel_id": hop["short_channel_id"],
+                "fee_base_msat": hop["fee_base_msat"],
+                "fee_proportional_millionths": hop["fee_proportional_millionths"],
+                "cltv_expiry_delta": hop["cltv_expiry_delta"],
+            }
+            for hop in hint
+        ]
         for hint in node_answer["routes"]
     ]
 
@@ -501,9 +643,7 @@ def _signed_with_payee_field(description: str) -> str:
     tags.add(bolt11.TagChar.description, description)
     tags.add(bolt11.TagChar.payee, SPEC_PAYEE)
     invoice = bolt11.Bolt11(currency="bcrt", date=SPEC_TIME, tags=tags, amount_msat=bolt11.MilliSatoshi(1000))
-    return bolt11.encode(
-        invoice, "e126f68f7eafcc8b74f54d269fe206be715000f94dac067d1c04a8ca3b2db734", keep_payee=True
-    )
+    return bolt11.encode(invoice, "e126f68f7eafcc8b74f54d269fe206be715000f94dac067d1c04a8ca3b2db734", keep_payee=True)
 
 
 def test_tampered_signature_is_refused() -> None:
@@ -541,10 +681,22 @@ def test_tampered_signature_without_payee_field_names_another_payee(regtest: Run
 
 @pytest.mark.parametrize(
     "garbage",
-    ["", "   \n", "hello", "lnbc1notaninvoice", "lightning:", "bitcoin:bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
-     "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "lno1qgsqvgnwgcg35z6ee2h3yczraddm72xrfua9uve2rlrm9deu7xyfzrc",
-     "lnbc", "ln1", "lnxy1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq", "1111111", "\x00\x01",
-     "lnbc1" + "q" * 120],
+    [
+        "",
+        "   \n",
+        "hello",
+        "lnbc1notaninvoice",
+        "lightning:",
+        "bitcoin:bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+        "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+        "lno1qgsqvgnwgcg35z6ee2h3yczraddm72xrfua9uve2rlrm9deu7xyfzrc",
+        "lnbc",
+        "ln1",
+        "lnxy1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",
+        "1111111",
+        "\x00\x01",
+        "lnbc1" + "q" * 120,
+    ],
 )
 def test_garbage_is_refused_with_a_reason(regtest: RunningSim, garbage: str) -> None:
     with pytest.raises(InvoiceError) as caught:

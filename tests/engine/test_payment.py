@@ -7,16 +7,13 @@ A-B-C (B has 350k sat towards C, htlc max 396k), A-D-C (300k, htlc max 297k) and
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from lnconsole.node import NodeError, NodeUnreachable, PylnNode, SendPayment
+from lnconsole.node import NodeError, SendPayment
 from lnconsole.payment import (
     AlreadyLaunched,
     AlreadyPaid,
@@ -26,9 +23,7 @@ from lnconsole.payment import (
     PartFailed,
     PartSent,
     PaymentComplete,
-    PaymentEvent,
     PaymentFailed,
-    PaymentSession,
     Pending,
     RetryPolicy,
     RetryRefused,
@@ -44,167 +39,8 @@ from lnconsole.plan import (
     single,
     single_routed,
 )
-from lnconsole.routing import Route, RouteFinder
 from tests.conftest import RunningSim
-
-SAT = 1000
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Helpers (test_watcher.py uses them too)
-
-
-class Recorder:
-    """Collects a session's events (delivered from watcher threads) and waits for the ones a test expects."""
-
-    def __init__(self) -> None:
-        self.events: list[PaymentEvent] = []
-        self._changed = threading.Condition()
-
-    def __call__(self, event: PaymentEvent) -> None:
-        with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    def of(self, kind: type[PaymentEvent]) -> list[Any]:
-        with self._changed:
-            return [event for event in self.events if isinstance(event, kind)]
-
-    def wait_for(
-        self, kind: type[PaymentEvent], where: Callable[[Any], bool] = lambda event: True, timeout: float = 10
-    ) -> Any:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                for event in self.events:
-                    if isinstance(event, kind) and where(event):
-                        return event
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    kinds = [type(event).__name__ for event in self.events]
-                    raise AssertionError(f"no {kind.__name__} within {timeout}s; got {kinds}")
-                self._changed.wait(remaining)
-
-
-class CountingNode:
-    """A PylnNode that counts the payment calls it makes, and can lose a sendpay answer on purpose."""
-
-    def __init__(self, socket_path: str | os.PathLike[str]) -> None:
-        self.inner = PylnNode(socket_path)
-        self.calls: dict[str, int] = {}
-        self.lose_sendpay: str | None = None
-        """``"after"``: send, then report the answer lost; ``"before"``: report it lost without sending."""
-        self._lock = threading.Lock()
-
-    def count(self, method: str) -> int:
-        with self._lock:
-            return self.calls.get(method, 0)
-
-    def _counted(self, method: str) -> None:
-        with self._lock:
-            self.calls[method] = self.calls.get(method, 0) + 1
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def sendpay(self, *args: Any, **kwargs: Any) -> SendPayment:
-        mode, self.lose_sendpay = self.lose_sendpay, None
-        if mode == "before":
-            raise NodeUnreachable("sendpay", self.inner.socket_path, "the connection closed mid-call")
-        self._counted("sendpay")
-        answer = self.inner.sendpay(*args, **kwargs)
-        if mode == "after":
-            raise NodeUnreachable("sendpay", self.inner.socket_path, "the connection closed mid-call")
-        return answer
-
-    def waitsendpay(self, *args: Any, **kwargs: Any) -> SendPayment:
-        self._counted("waitsendpay")
-        return self.inner.waitsendpay(*args, **kwargs)
-
-    def listsendpays(self, *args: Any, **kwargs: Any) -> list[SendPayment]:
-        self._counted("listsendpays")
-        return self.inner.listsendpays(*args, **kwargs)
-
-
-class Payer:
-    """Our node A on a running simulator, with a route finder and the sessions a test started."""
-
-    def __init__(self, sim: RunningSim) -> None:
-        self.sim = sim
-        self.node = CountingNode(sim.socket_path)
-        self.our_id = self.node.inner.getinfo().id
-        self.finder = RouteFinder(self.node.inner, self.our_id)
-        self.sessions: list[PaymentSession] = []
-
-    def invoice(self, amount_msat: int, payee: str = "C") -> PaymentTarget:
-        created = self.sim.rpc.call("dev-sim-invoice", {"node": payee, "amount_msat": amount_msat, "description": "t"})
-        decoded = self.node.inner.decode(created["bolt11"])
-        return PaymentTarget(
-            payment_hash=created["payment_hash"],
-            payment_secret=created["payment_secret"],
-            destination=created["payee"],
-            amount_msat=amount_msat,
-            min_final_cltv_expiry=decoded["min_final_cltv_expiry"],
-            bolt11=created["bolt11"],
-        )
-
-    def route(self, amount_msat: int, *, exclude: tuple[str, ...] = (), to: str = "C") -> Route:
-        """A route from the real finder, steered with bare-scid exclusions."""
-        return self.finder.find(self.sim.alias(to), amount_msat, final_cltv=10, exclude_channels=exclude)[0]
-
-    def session(self, target: PaymentTarget, node: Any = None, **options: Any) -> tuple[PaymentSession, Recorder]:
-        recorder = Recorder()
-        options.setdefault("backoff_initial_s", 0.05)
-        options.setdefault("backoff_cap_s", 0.4)
-        options.setdefault("finder", self.finder)
-        session = PaymentSession(node or self.node, target, on_event=recorder, **options)
-        self.sessions.append(session)
-        return session, recorder
-
-    def records(self, payment_hash: str) -> list[SendPayment]:
-        return self.node.inner.listsendpays(payment_hash=payment_hash)
-
-    def direction(self, short_channel_id: str, source: str) -> int:
-        source_id = self.sim.alias(source)
-        return next(c.direction for c in self.node.inner.listchannels(short_channel_id) if c.source == source_id)
-
-    def squeeze(self, short_channel_id: str, source: str, spendable_msat: int) -> str:
-        """Leave the channel's ``source`` side only ``spendable_msat``; returns the ``scid/dir`` squeezed."""
-        direction = self.direction(short_channel_id, source)
-        self.sim.rpc.call(
-            "dev-sim-channel",
-            {"short_channel_id": short_channel_id, "direction": direction, "spendable_msat": spendable_msat},
-        )
-        return f"{short_channel_id}/{direction}"
-
-    def stop(self) -> None:
-        for session in self.sessions:
-            session.stop()
-
-
-@pytest.fixture
-def payer_factory() -> Iterator[Callable[[RunningSim], Payer]]:
-    payers: list[Payer] = []
-
-    def make(sim: RunningSim) -> Payer:
-        payers.append(Payer(sim))
-        return payers[-1]
-
-    yield make
-    for payer in payers:
-        payer.stop()
-
-
-@pytest.fixture
-def payer(regtest: RunningSim) -> Iterator[Payer]:
-    payer = Payer(regtest)
-    yield payer
-    payer.stop()
-
-
-def sha256_hex(preimage: str) -> str:
-    return hashlib.sha256(bytes.fromhex(preimage)).hexdigest()
-
+from tests.engine.helpers import SAT, CountingNode, Payer, sha256_hex
 
 # ---------------------------------------------------------------------------------------------------------------
 # One part

@@ -28,7 +28,7 @@ from lnconsole.plan import (
 )
 from lnconsole.routing import Route, RouteFinder
 from tests.conftest import RunningSim
-from tests.engine.test_payment import SAT, Payer
+from tests.engine.helpers import SAT, Payer
 
 HASH = hashlib.sha256(b"plan").hexdigest()
 SECRET = hashlib.sha256(b"secret").hexdigest()
@@ -106,8 +106,12 @@ def test_target_refuses_what_is_not_a_payment() -> None:
         ({"amount_msat": 1.5}, "positive number of msat"),
         ({"min_final_cltv_expiry": -1}, "block count"),
     ]:
-        values: dict[str, Any] = {"payment_hash": HASH, "payment_secret": SECRET, "destination": NODE,
-                                  "amount_msat": 1000} | fields
+        values: dict[str, Any] = {
+            "payment_hash": HASH,
+            "payment_secret": SECRET,
+            "destination": NODE,
+            "amount_msat": 1000,
+        } | fields
         with pytest.raises(PlanError, match=words):
             PaymentTarget(**values)
 

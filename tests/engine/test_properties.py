@@ -26,8 +26,9 @@ from lnconsole.plan import PlanError, check_amounts, split_amounts
 from lnconsole.routing import Route, RouteImportError, recompute, route_from_json, route_to_json
 
 FAST = settings(derandomize=True, database=None, deadline=None, max_examples=200)
-QUICK = settings(derandomize=True, database=None, deadline=None, max_examples=60,
-                 suppress_health_check=[HealthCheck.too_slow])
+QUICK = settings(
+    derandomize=True, database=None, deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]
+)
 
 msats = st.integers(min_value=0, max_value=MAX_MSAT)
 
@@ -201,15 +202,27 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
     max_leaves=20,
 )
-HOP_KEYS = ["id", "channel", "direction", "amount_msat", "delay", "style", "node_id_out", "short_channel_id_dir",
-            "amount_out_msat", "cltv_out"]
+HOP_KEYS = [
+    "id",
+    "channel",
+    "direction",
+    "amount_msat",
+    "delay",
+    "style",
+    "node_id_out",
+    "short_channel_id_dir",
+    "amount_out_msat",
+    "cltv_out",
+]
 
 
 @FAST
-@given(data=st.one_of(
-    json_values,
-    st.lists(st.dictionaries(st.sampled_from(HOP_KEYS), json_values, max_size=8), max_size=4),
-))
+@given(
+    data=st.one_of(
+        json_values,
+        st.lists(st.dictionaries(st.sampled_from(HOP_KEYS), json_values, max_size=8), max_size=4),
+    )
+)
 def test_any_json_imports_or_is_refused(data: Any) -> None:
     _import(json.dumps(data))
 

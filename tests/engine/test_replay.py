@@ -66,7 +66,14 @@ MIN_FINAL_CLTV = 10
 """The regtest invoices' min_final_cltv_expiry (transcripts README)."""
 
 CONSOLE_METHODS = (
-    "getinfo", "listpeerchannels", "listchannels", "listnodes", "decode", "getroute", "sendpay", "waitsendpay",
+    "getinfo",
+    "listpeerchannels",
+    "listchannels",
+    "listnodes",
+    "decode",
+    "getroute",
+    "sendpay",
+    "waitsendpay",
     "listsendpays",
 )
 
@@ -200,30 +207,43 @@ def check_result(call: RecordedCall, answer: Any) -> None:
             assert isinstance(channel, PeerChannel)
             local = obj["updates"]["local"]
             assert (channel.peer_id, channel.short_channel_id, channel.direction, channel.state) == (
-                obj["peer_id"], obj["short_channel_id"], obj["direction"], obj["state"]
+                obj["peer_id"],
+                obj["short_channel_id"],
+                obj["direction"],
+                obj["state"],
             )
             assert channel.peer_connected is obj["peer_connected"] and channel.private is obj["private"]
             for name in ("spendable_msat", "receivable_msat", "total_msat", "to_us_msat"):
                 assert getattr(channel, name) == obj[name] and is_msat(getattr(channel, name)), name
             assert (channel.fee_base_msat, channel.fee_ppm, channel.cltv_delta) == (
-                local["fee_base_msat"], local["fee_proportional_millionths"], local["cltv_expiry_delta"]
+                local["fee_base_msat"],
+                local["fee_proportional_millionths"],
+                local["cltv_expiry_delta"],
             )
             assert (channel.htlc_minimum_msat, channel.htlc_maximum_msat) == (
-                local["htlc_minimum_msat"], local["htlc_maximum_msat"]
+                local["htlc_minimum_msat"],
+                local["htlc_maximum_msat"],
             )
     elif method == "listchannels":
         assert len(answer) == len(result["channels"])
         for channel, obj in zip(answer, result["channels"], strict=True):
             assert answer and isinstance(channel, GossipChannel)
             assert (channel.short_channel_id, channel.direction, channel.source, channel.destination) == (
-                obj["short_channel_id"], obj["direction"], obj["source"], obj["destination"]
+                obj["short_channel_id"],
+                obj["direction"],
+                obj["source"],
+                obj["destination"],
             )
             assert (channel.active, channel.public) == (obj["active"], obj["public"])
             assert (channel.base_fee_msat, channel.fee_ppm, channel.cltv_delta) == (
-                obj["base_fee_millisatoshi"], obj["fee_per_millionth"], obj["delay"]
+                obj["base_fee_millisatoshi"],
+                obj["fee_per_millionth"],
+                obj["delay"],
             )
             assert (channel.amount_msat, channel.htlc_minimum_msat, channel.htlc_maximum_msat) == (
-                obj["amount_msat"], obj["htlc_minimum_msat"], obj["htlc_maximum_msat"]
+                obj["amount_msat"],
+                obj["htlc_minimum_msat"],
+                obj["htlc_maximum_msat"],
             )
             assert channel.fee_for(1_000_000) == obj["base_fee_millisatoshi"] + obj["fee_per_millionth"]
     elif method == "listnodes":
@@ -283,7 +303,8 @@ def check_explanation(explanation: FailureExplanation, failure: RoutingFailure, 
     hop = route.hops[explanation.erring_hop]
     if failure.erring_channel is not None:
         assert (explanation.erring_channel, explanation.erring_direction) == (
-            failure.erring_channel, failure.erring_direction
+            failure.erring_channel,
+            failure.erring_direction,
         )
     assert (hop.short_channel_id, hop.direction) == (explanation.erring_channel, explanation.erring_direction)
     if failure.erring_index == 0:  # our own node refused: the first channel
@@ -318,7 +339,9 @@ def check_error(error: NodeError, call: RecordedCall, calls: Sequence[RecordedCa
     recorded_error = call.error
     assert recorded_error is not None
     assert (error.code, error.message, error.data) == (
-        recorded_error["code"], recorded_error["message"], recorded_error.get("data")
+        recorded_error["code"],
+        recorded_error["message"],
+        recorded_error.get("data"),
     ), str(call)
     if error.code not in (203, 204):
         return
@@ -327,7 +350,8 @@ def check_error(error: NodeError, call: RecordedCall, calls: Sequence[RecordedCa
     for name in ("erring_index", "failcode", "failcodename", "erring_node", "raw_message"):
         assert getattr(failure, name) == data.get(name), name
     assert (failure.erring_channel, failure.erring_direction) == (
-        data.get("erring_channel"), data.get("erring_direction")
+        data.get("erring_channel"),
+        data.get("erring_direction"),
     )
     if "payment_hash" in data:  # a part's failure: the part as the node saw it when it failed
         assert failure.payment is not None
@@ -468,7 +492,8 @@ def test_mpp_retry_part_fails_at_e_then_goes_again_as_partid_3(replay: ReplayFac
     assert failed.failure.payment.status == "pending"  # the first report, as lightningd words it
     assert failed.retryable and not failed.final
     assert (failed.explanation.name, failed.explanation.next_step) == (
-        "temporary_channel_failure", NextStep.RETRY_ELSEWHERE
+        "temporary_channel_failure",
+        NextStep.RETRY_ELSEWHERE,
     )
     assert failed.explanation.erring_node == E and failed.explanation.exclusions == ("103x6x0/1",)
     assert session.excluded_channels == ("103x6x0/1",)
@@ -616,7 +641,7 @@ def test_single_part_outcomes_from_sendpay_failures(
 
 @pytest.mark.parametrize(("name", "index"), [("sendpay_failures.json", 33), ("sendpay_misc.json", 15)])
 def test_sendpay_itself_raises_204_at_our_first_channel(replay: ReplayFactory, name: str, index: int) -> None:
-    """"No connection to first peer found": NodeError 204 from sendpay, erring_index 0, no part created; the
+    """ "No connection to first peer found": NodeError 204 from sendpay, erring_index 0, no part created; the
     explainer places it at us, on the route's first channel, and suggests a route without it."""
     call = load_calls(name)[index]
     server = replay(name, start=index)
@@ -683,8 +708,12 @@ def test_session_says_the_route_names_the_wrong_first_peer(replay: ReplayFactory
     call = recorded("sendpay_misc.json", 15)
     payment_hash = call.params["payment_hash"]
     server = replay(["sendpay_misc.json", "basics.json"], start=15)
-    server.add("listsendpays", {"payment_hash": payment_hash}, recorded("listsendpays.json", 5).response,
-               note="a hash the node never saw")
+    server.add(
+        "listsendpays",
+        {"payment_hash": payment_hash},
+        recorded("listsendpays.json", 5).response,
+        note="a hash the node never saw",
+    )
     server.add("listnodes", {"id": D}, listnodes_answer(D), note="D's entry in basics.json #11")
     client = PylnNode(server.socket_path)
     route = route_of(call.params["route"])
@@ -702,7 +731,10 @@ def test_session_says_the_route_names_the_wrong_first_peer(replay: ReplayFactory
     assert isinstance(outcome, PaymentFailed) and outcome.retryable_parts == ((1, 0),)
     assert session.excluded_channels == () and session.excluded_nodes == ()
     assert [(served.method, served.how) for served in server.requests()] == [
-        ("listsendpays", "exact"), ("sendpay", "key"), ("listpeerchannels", "exact"), ("listnodes", "exact")
+        ("listsendpays", "exact"),
+        ("sendpay", "key"),
+        ("listpeerchannels", "exact"),
+        ("listnodes", "exact"),
     ]
     assert server.served_indices("sendpay") == [15]
 
@@ -730,11 +762,15 @@ def test_decode_falls_back_to_decodepay_which_current_nodes_lack(replay: ReplayF
         with pytest.raises(NodeError) as caught:
             client.decode(bolt11)
         assert (caught.value.method, caught.value.code, caught.value.message) == (
-            "decodepay", -32601, "Unknown command 'decodepay'"
+            "decodepay",
+            -32601,
+            "Unknown command 'decodepay'",
         )
     assert client.capabilities.decode is False
     assert [(served.method, served.how) for served in server.requests()] == [
-        ("decode", "unknown"), ("decodepay", "exact"), ("decodepay", "exact-again")
+        ("decode", "unknown"),
+        ("decodepay", "exact"),
+        ("decodepay", "exact-again"),
     ]
 
 
@@ -743,9 +779,7 @@ def test_load_invoice_against_the_recorded_node(replay: ReplayFactory, has_decod
     """The console's own decode agrees with lightningd's on a real invoice; a node with neither decode nor
     decodepay is a warning, not a failure."""
     decoded = recorded("invoice_decode.json", 4)
-    server = replay(
-        ["invoice_decode.json", "basics.json"], unknown_methods=() if has_decode else {"decode"}
-    )
+    server = replay(["invoice_decode.json", "basics.json"], unknown_methods=() if has_decode else {"decode"})
     client = PylnNode(server.socket_path)
     payable = load_invoice(client, decoded.params["string"], now=decoded.result["created_at"] + 60)
     assert payable.problems == ()

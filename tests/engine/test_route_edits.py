@@ -9,26 +9,8 @@ import pytest
 from lnconsole.graph import ChannelPolicies
 from lnconsole.node import PylnNode
 from lnconsole.routing import RouteEditError, RouteEditor, RouteFinder, RouteLimits, recompute, route_from_getroute
-from lnconsole.sim.network import HalfChannel
 from tests.conftest import RunningSim
-from tests.engine.test_routing import REGTEST_MIN_FINAL, Regtest
-
-
-def add_parallel_channel(sim: RunningSim, scid: str = "111x1x0") -> None:
-    """A second channel B-C, cheaper for B to forward over than 103x2x0 (0 msat + 1 ppm, but delta 9)."""
-    b, c = sim.alias("B"), sim.alias("C")
-
-    def build() -> None:
-        sim.node.network.add_channel(
-            scid,
-            b,
-            c,
-            300_000_000,
-            a_policy=HalfChannel(base_fee_msat=0, fee_ppm=1, cltv_delta=9, htlc_maximum_msat=297_000_000),
-            b_policy=HalfChannel(base_fee_msat=5, fee_ppm=5, cltv_delta=9, htlc_maximum_msat=297_000_000),
-        )
-
-    sim.on_loop(build)
+from tests.engine.helpers import REGTEST_MIN_FINAL, Regtest, add_parallel_channel, add_private_payee
 
 
 def aliases(route: object) -> list[str]:
@@ -197,7 +179,6 @@ def test_exclude_and_reroute(start_sim: Callable[..., RunningSim], generation: s
 
 def test_reroute_keeps_the_private_tail_from_the_hint(regtest: RunningSim) -> None:
     from lnconsole.routing import hints_from_decode
-    from tests.engine.test_routing import add_private_payee
 
     net = Regtest(regtest)
     payee = add_private_payee(regtest)

@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 
-from lnconsole.graph import ChannelPolicies, ChannelPolicy, direction_between
+from lnconsole.graph import ChannelPolicies
 from lnconsole.node import FoundRoute, PathHop, PylnNode
 from lnconsole.routing import (
     HintChannel,
     Hop,
     Route,
-    RouteEditor,
     RouteError,
     RouteFinder,
     RouteImportError,
@@ -32,109 +31,8 @@ from lnconsole.routing import (
     route_from_json,
     route_to_json,
 )
-from lnconsole.sim.network import HalfChannel, Node
 from tests.conftest import RunningSim
-
-REGTEST_MIN_FINAL = 10
-
-# ---------------------------------------------------------------------------------------------------------------
-# Helpers shared with test_route_edits
-
-
-class RecordingNode(PylnNode):
-    """A PylnNode that records every call (method, params) it makes."""
-
-    def __init__(self, socket_path: Any) -> None:
-        super().__init__(socket_path)
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        self.calls.append((method, {k: v for k, v in (params or {}).items() if v is not None}))
-        return super().call(method, params)
-
-    def count(self, method: str) -> int:
-        return sum(1 for name, _ in self.calls if name == method)
-
-
-class Regtest:
-    """The regtest network through the console's eyes: node ids by letter, a node client, policies, a finder."""
-
-    def __init__(self, sim: RunningSim, node: PylnNode | None = None) -> None:
-        self.sim = sim
-        self.node = node or PylnNode(sim.socket_path)
-        self.ids = {name: sim.alias(name) for name in "ABCDE"}
-        self.us = self.ids["A"]
-        self.policies = ChannelPolicies(self.node, self.us)
-        self.finder = RouteFinder(self.node, self.us, policies=self.policies)
-
-    def __getattr__(self, name: str) -> str:
-        if len(name) == 1 and name in "ABCDEF":
-            return self.ids[name]
-        raise AttributeError(name)
-
-    def id(self, name: str) -> str:
-        return self.ids.get(name) or self.sim.alias(name)
-
-    def direction(self, source: str, destination: str) -> int:
-        """The direction of a channel from ``source`` to ``destination`` (letters): it depends on the ids."""
-        return direction_between(self.id(source), self.id(destination))
-
-    def path(self, start: str, *steps: tuple[str, str]) -> list[tuple[str, int, str]]:
-        """Channels from node ``start`` over ``(scid, next node)`` steps, by letter: directions worked out."""
-        channels, before = [], start
-        for scid, name in steps:
-            channels.append((scid, self.direction(before, name), self.id(name)))
-            before = name
-        return channels
-
-    def half(self, scid: str, source: str, destination: str) -> ChannelPolicy:
-        policy = self.policies.policy(scid, self.direction(source, destination))
-        assert policy is not None and (policy.source, policy.destination) == (self.id(source), self.id(destination))
-        return policy
-
-    def editor(self, **kwargs: Any) -> RouteEditor:
-        kwargs.setdefault("payee", self.C)
-        kwargs.setdefault("final_cltv", REGTEST_MIN_FINAL)
-        return RouteEditor(self.policies, our_id=self.us, finder=self.finder, **kwargs)
-
-    def channel(self, scid: str, source: str, destination: str, **changes: Any) -> None:
-        """Stage a change of one channel direction (dev-sim-channel), then forget what we knew about it."""
-        direction = self.direction(source, destination)
-        self.sim.rpc.call("dev-sim-channel", {"short_channel_id": scid, "direction": direction, **changes})
-        self.policies.invalidate(scid)
-
-    def invoice(self, payee: str, amount_msat: int) -> dict[str, Any]:
-        return self.sim.rpc.call("dev-sim-invoice", {"node": payee, "amount_msat": amount_msat})
-
-    def pay(self, route: Route, invoice: dict[str, Any]) -> dict[str, Any]:
-        """Send ``route`` with lightning-cli's JSON (route_to_json) and wait for the outcome."""
-        self.sim.rpc.sendpay(
-            json.loads(route_to_json(route)), invoice["payment_hash"], payment_secret=invoice["payment_secret"]
-        )
-        return self.sim.rpc.waitsendpay(invoice["payment_hash"], timeout=10)
-
-
-def add_private_payee(sim: RunningSim, scid: str = "110x1x0", peer: str = "C") -> str:
-    """A new node F whose only channel is a private one with ``peer`` (who opened it and holds its funds)."""
-    peer_id = sim.alias(peer)
-
-    def build() -> str:
-        network = sim.node.network
-        payee = network.add_node(Node.from_seed(b"lnconsole-test-private-payee", "F"))
-        capacity = 200_000_000
-        network.add_channel(
-            scid,
-            peer_id,
-            payee.node_id,
-            capacity,
-            a_policy=HalfChannel(base_fee_msat=3, fee_ppm=250, cltv_delta=12, htlc_maximum_msat=capacity),
-            b_policy=HalfChannel(base_fee_msat=1, fee_ppm=10, cltv_delta=6, htlc_maximum_msat=capacity),
-            public=False,
-        )
-        return payee.node_id
-
-    return sim.on_loop(build)  # type: ignore[return-value]
-
+from tests.engine.helpers import REGTEST_MIN_FINAL, RecordingNode, Regtest, add_private_payee
 
 # ---------------------------------------------------------------------------------------------------------------
 # Conversions: getroutes and getroute say the same thing
@@ -169,9 +67,7 @@ def test_getroutes_path_fields_are_sendpay_amount_out_and_cltv_out(start_sim: Ca
 
 
 @pytest.mark.parametrize("amount_msat", [100_000, 123_456_789])
-def test_both_finders_give_the_same_sendpay_list(
-    start_sim: Callable[..., RunningSim], amount_msat: int
-) -> None:
+def test_both_finders_give_the_same_sendpay_list(start_sim: Callable[..., RunningSim], amount_msat: int) -> None:
     net = Regtest(start_sim("regtest", hop_delay_ms=0))
     [by_getroutes] = net.finder.find(net.C, amount_msat, final_cltv=REGTEST_MIN_FINAL, exclude_nodes=[net.D])
     by_getroute = route_from_getroute(
@@ -230,9 +126,7 @@ def test_recompute_equals_getroute_on_the_same_path(start_sim: Callable[..., Run
     b_to_e, e_to_c = net.half("103x5x0", "B", "E"), net.half("103x6x0", "E", "C")
     path = net.path("A", ("103x1x0", "B"), ("103x5x0", "E"), ("103x6x0", "C"))
     for amount in RECOMPUTE_AMOUNTS:
-        given = net.node.getroute(
-            net.C, amount, cltv=REGTEST_MIN_FINAL, exclude=[net.D, "103x2x0/0", "103x2x0/1"]
-        )
+        given = net.node.getroute(net.C, amount, cltv=REGTEST_MIN_FINAL, exclude=[net.D, "103x2x0/0", "103x2x0/1"])
         assert [(h.channel, h.direction) for h in given] == [(s, d) for s, d, _ in path], amount
         mine = recompute(path, amount, REGTEST_MIN_FINAL, net.policies)
         assert mine.to_sendpay() == given, amount

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,14 +22,7 @@ from lnconsole.plan import single
 from lnconsole.sim.payments import PaymentBook
 from lnconsole.sim.server import SimServer
 from tests.conftest import RunningSim
-from tests.engine.test_payment import SAT, CountingNode, Payer, sha256_hex
-
-
-@pytest.fixture
-def payer(regtest: RunningSim) -> Iterator[Payer]:
-    payer = Payer(regtest)
-    yield payer
-    payer.stop()
+from tests.engine.helpers import SAT, CountingNode, Payer, sha256_hex
 
 
 def _status_on_node(sim: RunningSim, payment_hash: str) -> str:

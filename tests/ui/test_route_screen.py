@@ -31,8 +31,7 @@ from lnconsole.screens.route_dialogs import (
     RouteOptionsDialog,
 )
 from tests.conftest import RunningSim
-from tests.engine.test_route_edits import add_parallel_channel
-from tests.engine.test_routing import Regtest, add_private_payee
+from tests.engine.helpers import Regtest, add_parallel_channel, add_private_payee
 from tests.ui.helpers import NOW, app_for, in_event_loop, issue, load_payable, shown, wait_until, workers_done
 
 AMOUNT = 10_000_000
