@@ -39,10 +39,12 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default=",".join(GROUPS),
-                        help=f"comma-separated groups to run (default all: {','.join(GROUPS)})")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--only", default=",".join(GROUPS), help=f"comma-separated groups to run (default all: {','.join(GROUPS)})"
+    )
     parser.add_argument("--runs", type=int, default=5, help="repetitions of each figure (default 5)")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     args = parser.parse_args(argv)

@@ -236,8 +236,9 @@ class SimProcess:
     graph: Path | None = None
     settle_log: Path | None = None
     dump_nodes: Path | None = None
-    directory: tempfile.TemporaryDirectory[str] = field(default_factory=lambda: tempfile.TemporaryDirectory(
-        prefix="lnc-bench-"))
+    directory: tempfile.TemporaryDirectory[str] = field(
+        default_factory=lambda: tempfile.TemporaryDirectory(prefix="lnc-bench-")
+    )
     process: subprocess.Popen[str] | None = None
     startup_s: float = 0.0
 
@@ -256,8 +257,18 @@ class SimProcess:
 
     def start(self, timeout: float = 120.0) -> SimProcess:
         command = [
-            sys.executable, "-m", "benchmarks.simproc", "--socket", self.socket_path, "--scenario", self.scenario,
-            "--hop-delay-ms", str(self.hop_delay_ms), "--mpp-timeout", str(self.mpp_timeout_s), "--seed",
+            sys.executable,
+            "-m",
+            "benchmarks.simproc",
+            "--socket",
+            self.socket_path,
+            "--scenario",
+            self.scenario,
+            "--hop-delay-ms",
+            str(self.hop_delay_ms),
+            "--mpp-timeout",
+            str(self.mpp_timeout_s),
+            "--seed",
             str(self.seed),
         ]
         if self.graph is not None:
@@ -269,8 +280,9 @@ class SimProcess:
         started = time.perf_counter()
         # Its log (and the tracebacks of calls cut short when it stops) goes to a file, shown only on failure.
         self._stderr = open(self.stderr_path, "w")  # noqa: SIM115  (closed in stop)
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._stderr, text=True, cwd=ROOT,
-                                        env=child_env())
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=self._stderr, text=True, cwd=ROOT, env=child_env()
+        )
         assert self.process.stdout is not None
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
         line = self.process.stdout.readline() if ready else ""
@@ -324,8 +336,9 @@ ANSI = re.compile(rb"\x1b\[[0-9;?<>=$ ]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|
 class Terminal:
     """A program run on a pseudo terminal of ``columns`` x ``rows``, its output read as it comes."""
 
-    def __init__(self, command: Sequence[str], *, columns: int = 100, rows: int = 32,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, command: Sequence[str], *, columns: int = 100, rows: int = 32, env: dict[str, str] | None = None
+    ) -> None:
         self.command = list(command)
         self.columns = columns
         self.rows = rows
@@ -340,7 +353,13 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", self.rows, self.columns, 0, 0))
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            self.command, stdin=slave, stdout=slave, stderr=slave, env=self.env, cwd=ROOT, start_new_session=True,
+            self.command,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=self.env,
+            cwd=ROOT,
+            start_new_session=True,
             close_fds=True,
         )
         os.close(slave)
@@ -438,8 +457,26 @@ class PaintClock:
 
     def first_of(self, screen: Any, moment: float) -> float | None:
         """The first frame drawing ``screen`` at or after ``moment``."""
-        return next((frame for frame, drawn in zip(self.frames, self.screens, strict=True)
-                     if frame >= moment and drawn == id(screen)), None)
+        return next(
+            (
+                frame
+                for frame, drawn in zip(self.frames, self.screens, strict=True)
+                if frame >= moment and drawn == id(screen)
+            ),
+            None,
+        )
+
+
+@contextlib.contextmanager
+def as_the_console_runs() -> Iterator[None]:
+    """Garbage collection as ``lnconsole`` sets it up for its app (``cli.start_up_objects_frozen``): what exists
+    before the app starts (imports, and here the benchmark's own set-up) is left out of every collection, so a
+    full collection walks what the app makes, as in the console. The in-process figures run their app in this."""
+    from lnconsole import cli
+
+    frozen = getattr(cli, "start_up_objects_frozen", None)  # older consoles (before issue 5's fixes) had none
+    with frozen() if frozen is not None else contextlib.nullcontext():
+        yield
 
 
 @contextlib.contextmanager

@@ -42,15 +42,18 @@ def hold_parts(socket_path: str) -> str:
     decoded = rpc.call("decode", {"string": created["bolt11"]})
     route = RouteFinder(node, node.getinfo().id).find(decoded["payee"], PART_MSAT, final_cltv=18)[0]
     for partid in range(1, PARTS + 1):
-        rpc.call("sendpay", {
-            "route": [hop.to_json() for hop in route.to_sendpay()],
-            "payment_hash": created["payment_hash"],
-            "amount_msat": 2 * PARTS * PART_MSAT,
-            "bolt11": created["bolt11"],
-            "payment_secret": created["payment_secret"],
-            "partid": partid,
-            "groupid": 1,
-        })
+        rpc.call(
+            "sendpay",
+            {
+                "route": [hop.to_json() for hop in route.to_sendpay()],
+                "payment_hash": created["payment_hash"],
+                "amount_msat": 2 * PARTS * PART_MSAT,
+                "bolt11": created["bolt11"],
+                "payment_secret": created["payment_secret"],
+                "partid": partid,
+                "groupid": 1,
+            },
+        )
     pending = rpc.call("listsendpays", {"payment_hash": created["payment_hash"], "status": "pending"})["payments"]
     if len(pending) != PARTS:
         raise RuntimeError(f"expected {PARTS} pending parts, the node has {len(pending)}")
@@ -80,8 +83,13 @@ def measure_idle(sim: SimProcess, marker: bytes, windows: int) -> dict[str, Any]
         threads_after = thread_cpu_seconds(terminal.pid)
         main = threads_after.get(terminal.pid, 0.0) - threads_before.get(terminal.pid, 0.0)
         sim_used = cpu_seconds(sim.pid) - started_sim
-    return {"percent": used / span * 100, "windows": shares, "span": span, "sim_percent": sim_used / span * 100,
-            "main_percent": main / span * 100}
+    return {
+        "percent": used / span * 100,
+        "windows": shares,
+        "span": span,
+        "sim_percent": sim_used / span * 100,
+        "main_percent": main / span * 100,
+    }
 
 
 def run(runs: int) -> list[Figure]:
@@ -95,7 +103,11 @@ def run(runs: int) -> list[Figure]:
         empty = measure_idle(sim, b"Paste a BOLT11", windows)
     return [
         Figure(
-            "5 idle", f"{PARTS} parts pending: console CPU", pending["percent"], "%", target=TARGET_CPU_PERCENT,
+            "5 idle",
+            f"{PARTS} parts pending: console CPU",
+            pending["percent"],
+            "%",
+            target=TARGET_CPU_PERCENT,
             runs=len(pending["windows"]),
             note=(
                 f"of one core over {pending['span']:.0f} s ({len(pending['windows'])} windows of {WINDOW_S:g} s, "
@@ -105,8 +117,14 @@ def run(runs: int) -> list[Figure]:
             ),
         ),
         Figure(
-            "5 idle", "nothing in flight: console CPU", empty["percent"], "%", runs=len(empty["windows"]),
-            note=(f"the invoice screen, for comparison (UI thread {empty['main_percent']:.2f} %); the simulated node "
-                  f"meanwhile: {empty['sim_percent']:.2f} %"),
+            "5 idle",
+            "nothing in flight: console CPU",
+            empty["percent"],
+            "%",
+            runs=len(empty["windows"]),
+            note=(
+                f"the invoice screen, for comparison (UI thread {empty['main_percent']:.2f} %); the simulated node "
+                f"meanwhile: {empty['sim_percent']:.2f} %"
+            ),
         ),
     ]

@@ -29,7 +29,18 @@ from typing import Any
 
 from pyln.client import LightningRpc
 
-from .common import Figure, PaintClock, SimProcess, median, pair_ratio, patched, percentile, progress, read_settle_log
+from .common import (
+    Figure,
+    PaintClock,
+    SimProcess,
+    as_the_console_runs,
+    median,
+    pair_ratio,
+    patched,
+    percentile,
+    progress,
+    read_settle_log,
+)
 
 PARTS = 16
 PART_MSAT = 100_000
@@ -130,22 +141,23 @@ async def alternate(socket_path: str, jobs: list[tuple[Any, Any]], runs: int) ->
     script: list[float] = []
     outcomes: list[tuple[str, dict[str, Any]]] = []
     app = make_app(PylnNode(socket_path), poll_status=False)
-    async with app.run_test(size=(100, 32)) as pilot:
-        side = ConsoleSide(app, pilot)
-        with patched(AttemptsTable, "show_part", side.wrap):
-            await pilot.pause(0.2)  # the start-up workers (status, pending payments) are done
-            await side.pay(*jobs.pop())
-            script_run(socket_path, jobs.pop()[0])
-            for index in range(runs):
-                progress(f"payment: run {index + 1}/{runs}")
-                console_job, script_job = jobs.pop(), jobs.pop()
-                for which in ("console", "script") if index % 2 == 0 else ("script", "console"):
-                    if which == "console":
-                        outcome = await side.pay(*console_job)
-                        console.append(outcome["ended"] - outcome["started"])
-                        outcomes.append((console_job[0].target.payment_hash, outcome))
-                    else:
-                        script.append(script_run(socket_path, script_job[0]))
+    with as_the_console_runs():
+        async with app.run_test(size=(100, 32)) as pilot:
+            side = ConsoleSide(app, pilot)
+            with patched(AttemptsTable, "show_part", side.wrap):
+                await pilot.pause(0.2)  # the start-up workers (status, pending payments) are done
+                await side.pay(*jobs.pop())
+                script_run(socket_path, jobs.pop()[0])
+                for index in range(runs):
+                    progress(f"payment: run {index + 1}/{runs}")
+                    console_job, script_job = jobs.pop(), jobs.pop()
+                    for which in ("console", "script") if index % 2 == 0 else ("script", "console"):
+                        if which == "console":
+                            outcome = await side.pay(*console_job)
+                            console.append(outcome["ended"] - outcome["started"])
+                            outcomes.append((console_job[0].target.payment_hash, outcome))
+                        else:
+                            script.append(script_run(socket_path, script_job[0]))
     return {"console": console, "script": script, "outcomes": outcomes}
 
 
@@ -173,8 +185,9 @@ def script_run(socket_path: str, plan: Any) -> float:
         }
         rpc.call("sendpay", {key: value for key, value in params.items() if value is not None})
     for part in plan.parts:
-        rpc.call("waitsendpay", {"payment_hash": target.payment_hash, "partid": part.partid, "groupid": 1,
-                                 "timeout": 60})
+        rpc.call(
+            "waitsendpay", {"payment_hash": target.payment_hash, "partid": part.partid, "groupid": 1, "timeout": 60}
+        )
     return time.monotonic() - started
 
 
@@ -183,8 +196,10 @@ def compare(runs: int, hop_delay_ms: float) -> dict[str, Any]:
         settle_log = Path(scratch) / "settled"
         with SimProcess("regtest", hop_delay_ms=hop_delay_ms, settle_log=settle_log) as sim:
             parts = first_plan(sim.socket_path)
-            jobs = [(plan_for(invoice, parts), invoice) for invoice in
-                    (new_invoice(sim.socket_path) for _ in range(2 * runs + 2))]
+            jobs = [
+                (plan_for(invoice, parts), invoice)
+                for invoice in (new_invoice(sim.socket_path) for _ in range(2 * runs + 2))
+            ]
             measured = asyncio.run(alternate(sim.socket_path, jobs, runs))
         settled = read_settle_log(settle_log)
     to_row: list[float] = []
@@ -204,22 +219,35 @@ def run(runs: int) -> list[Figure]:
     slow = compare(max(3, runs // 2), 20.0)
     figures = [
         Figure(
-            "2 payment", f"{PARTS} parts, no hop delay: confirm to all rows complete", median(fast["console"]) * 1000,
-            "ms", baseline=median(fast["script"]) * 1000, ratio=pair_ratio(fast["console"], fast["script"]),
-            ratio_target=TARGET_RATIO, runs=runs,
+            "2 payment",
+            f"{PARTS} parts, no hop delay: confirm to all rows complete",
+            median(fast["console"]) * 1000,
+            "ms",
+            baseline=median(fast["script"]) * 1000,
+            ratio=pair_ratio(fast["console"], fast["script"]),
+            ratio_target=TARGET_RATIO,
+            runs=runs,
             note="baseline: a plain pyln-client script making the same sendpay and waitsendpay calls",
         ),
         Figure(
-            "2 payment", "settle on the node to row shown complete, p95", percentile(fast["to_frame"], 0.95) * 1000,
-            "ms", target=TARGET_SETTLE_TO_ROW_MS, runs=len(fast["to_frame"]),
+            "2 payment",
+            "settle on the node to row shown complete, p95",
+            percentile(fast["to_frame"], 0.95) * 1000,
+            "ms",
+            target=TARGET_SETTLE_TO_ROW_MS,
+            runs=len(fast["to_frame"]),
             note=(
                 f"to the next frame; to the row's update {percentile(fast['to_row'], 0.95) * 1000:.1f} ms p95, "
                 f"{median(fast['to_row']) * 1000:.1f} ms median; {len(fast['to_row'])} parts"
             ),
         ),
         Figure(
-            "2 payment", f"{PARTS} parts, 20 ms hop delay (for scale)", median(slow["console"]) * 1000, "ms",
-            baseline=median(slow["script"]) * 1000, ratio=pair_ratio(slow["console"], slow["script"]),
+            "2 payment",
+            f"{PARTS} parts, 20 ms hop delay (for scale)",
+            median(slow["console"]) * 1000,
+            "ms",
+            baseline=median(slow["script"]) * 1000,
+            ratio=pair_ratio(slow["console"], slow["script"]),
             runs=len(slow["console"]),
         ),
     ]

@@ -29,7 +29,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .common import SNAPSHOT, Figure, PaintClock, SimProcess, median, patched, percentile, progress
+from .common import (
+    SNAPSHOT,
+    Figure,
+    PaintClock,
+    SimProcess,
+    as_the_console_runs,
+    median,
+    patched,
+    percentile,
+    progress,
+)
 from .routing import LIGHTNINGD, random_queries, time_queries
 
 TARGET_EDIT_MS = 100.0
@@ -103,8 +113,7 @@ class Editor:
         shown, said, calls = len(self.shown), len(self.said), self.counting.total()
         started = time.monotonic()
         await self.pilot.press(key)
-        await self.until(lambda: len(self.shown) > shown or any(
-            kind == "problem" for _, _, kind in self.said[said:]))
+        await self.until(lambda: len(self.shown) > shown or any(kind == "problem" for _, _, kind in self.said[said:]))
         if len(self.shown) > shown:
             painted = await self.frame_after(self.shown[shown])
             return (painted - started) * 1000, self.counting.total() - calls, ""
@@ -116,8 +125,9 @@ class Editor:
         said, calls = len(self.said), self.counting.total()
         started = time.monotonic()
         await self.pilot.press(key)
-        await self.until(lambda: isinstance(self.app.screen, dialog) or any(
-            kind == "problem" for _, _, kind in self.said[said:]))
+        await self.until(
+            lambda: isinstance(self.app.screen, dialog) or any(kind == "problem" for _, _, kind in self.said[said:])
+        )
         if not isinstance(self.app.screen, dialog):
             return None, self.counting.total() - calls
         shown = self.app.screen
@@ -140,39 +150,56 @@ async def edit_routes(socket_path: str, payees: list[str], wanted: int, seed: in
 
     rng = random.Random(seed)
     counting = Counting()
-    result: dict[str, Any] = {"find": [], "swap": [], "insert": [], "drop": [], "swap_lookup": [],
-                              "insert_lookup": [], "calls": {"swap": [], "insert": [], "drop": []}, "refused": [],
-                              "skipped": Counter()}
+    result: dict[str, Any] = {
+        "find": [],
+        "swap": [],
+        "insert": [],
+        "drop": [],
+        "swap_lookup": [],
+        "insert_lookup": [],
+        "calls": {"swap": [], "insert": [], "drop": []},
+        "refused": [],
+        "skipped": Counter(),
+    }
     with patched(PylnNode, "call", counting.wrap):
         node = PylnNode(socket_path)
         app = make_app(node, poll_status=False)
-        async with app.run_test(size=(120, 40)) as pilot:
-            editor = Editor(app, pilot, counting)
-            with patched(RouteTable, "show", editor.wrap_show), patched(RouteScreen, "_say", editor.wrap_say):
-                await pilot.pause(0.2)
-                for payee in payees:
-                    if len(result["find"]) >= wanted:
-                        break
-                    progress(f"route editing: payee {len(result['find']) + 1}/{wanted}")
-                    amount = rng.randrange(10_000, 100_000) * 1000
-                    created = node.call("dev-sim-invoice", {"node": payee, "amount_msat": amount,
-                                                            "description": "bench"})
-                    invoice = load_invoice(node, created["bolt11"])
-                    shown = len(editor.shown)
-                    started = time.monotonic()
-                    app.post_message(InvoiceChosen(invoice))
-                    await editor.until(lambda shown=shown: len(editor.shown) > shown or (
-                        isinstance(app.screen, RouteScreen) and app.screen.route is None
-                        and any(kind == "problem" for _, _, kind in editor.said[-1:])))
-                    screen = app.screen
-                    assert isinstance(screen, RouteScreen)
-                    if screen.route is None:
-                        result["skipped"]["no route found"] += 1
+        with as_the_console_runs():
+            async with app.run_test(size=(120, 40)) as pilot:
+                editor = Editor(app, pilot, counting)
+                with patched(RouteTable, "show", editor.wrap_show), patched(RouteScreen, "_say", editor.wrap_say):
+                    await pilot.pause(0.2)
+                    for payee in payees:
+                        if len(result["find"]) >= wanted:
+                            break
+                        progress(f"route editing: payee {len(result['find']) + 1}/{wanted}")
+                        amount = rng.randrange(10_000, 100_000) * 1000
+                        created = node.call(
+                            "dev-sim-invoice", {"node": payee, "amount_msat": amount, "description": "bench"}
+                        )
+                        invoice = load_invoice(node, created["bolt11"])
+                        shown = len(editor.shown)
+                        started = time.monotonic()
+                        app.post_message(InvoiceChosen(invoice))
+                        await editor.until(
+                            lambda shown=shown: (
+                                len(editor.shown) > shown
+                                or (
+                                    isinstance(app.screen, RouteScreen)
+                                    and app.screen.route is None
+                                    and any(kind == "problem" for _, _, kind in editor.said[-1:])
+                                )
+                            )
+                        )
+                        screen = app.screen
+                        assert isinstance(screen, RouteScreen)
+                        if screen.route is None:
+                            result["skipped"]["no route found"] += 1
+                            await _leave(app, pilot)
+                            continue
+                        result["find"].append((await editor.frame_after(editor.shown[shown]) - started) * 1000)
+                        await _edits(editor, screen, result, ChannelChoiceDialog, InsertHopDialog)
                         await _leave(app, pilot)
-                        continue
-                    result["find"].append((await editor.frame_after(editor.shown[shown]) - started) * 1000)
-                    await _edits(editor, screen, result, ChannelChoiceDialog, InsertHopDialog)
-                    await _leave(app, pilot)
     result["counts"] = dict(counting.calls)
     result["full_listchannels"] = counting.full_listchannels
     return result
@@ -184,8 +211,7 @@ async def _leave(app: Any, pilot: Any) -> None:
     await pilot.pause(0.05)
 
 
-async def _edits(editor: Editor, screen: Any, result: dict[str, Any], choice_dialog: type,
-                 insert_dialog: type) -> None:
+async def _edits(editor: Editor, screen: Any, result: dict[str, Any], choice_dialog: type, insert_dialog: type) -> None:
     """Swap a channel, insert a node, drop it again, on the route the screen shows."""
     table = screen.route_table
     route = screen.route
@@ -260,39 +286,82 @@ def run(runs: int) -> list[Figure]:
             edits = asyncio.run(edit_routes(sim.socket_path, payees, 2 * runs, seed=11))
     figures: list[Figure] = []
     all_edits = edits["swap"] + edits["insert"] + edits["drop"]
-    figures.append(Figure(
-        "3 routing", "hop edit (swap/insert/drop) to redrawn, p95", percentile(all_edits, 0.95), "ms",
-        target=TARGET_EDIT_MS, runs=len(all_edits),
-        note=(
-            f"medians: swap {median(edits['swap']):.0f} ms ({len(edits['swap'])}), insert "
-            f"{median(edits['insert']):.0f} ms ({len(edits['insert'])}), drop {median(edits['drop']):.0f} ms "
-            f"({len(edits['drop'])}); node calls per edit (median): swap {median(edits['calls']['swap']):.0f}, "
-            f"insert {median(edits['calls']['insert']):.0f}, drop {median(edits['calls']['drop']):.0f}"
-            + (f"; refused: {'; '.join(edits['refused'][:3])}" if edits["refused"] else "")
-            + (f"; skipped: {dict(edits['skipped'])}" if edits["skipped"] else "")
-        ),
-    ))
-    for name, label in (("swap_lookup", "swap dialog (w: channels looked up), p95"),
-                        ("insert_lookup", "insert dialog (i: nodes looked up), p95")):
-        figures.append(Figure("3 routing", label, percentile(edits[name], 0.95), "ms", target=TARGET_EDIT_MS,
-                              runs=len(edits[name]), note=f"median {median(edits[name]):.0f} ms"))
-    figures.append(Figure("3 routing", "route found and shown (getroutes), median", median(edits["find"]), "ms",
-                          runs=len(edits["find"])))
-    figures.append(Figure(
-        "3 routing", "listchannels of the whole graph", float(edits["full_listchannels"]), "calls", target=0,
-        note="calls by method over all edits: " + ", ".join(f"{m} {n}" for m, n in sorted(edits["counts"].items())),
-    ))
+    figures.append(
+        Figure(
+            "3 routing",
+            "hop edit (swap/insert/drop) to redrawn, p95",
+            percentile(all_edits, 0.95),
+            "ms",
+            target=TARGET_EDIT_MS,
+            runs=len(all_edits),
+            note=(
+                f"medians: swap {median(edits['swap']):.0f} ms ({len(edits['swap'])}), insert "
+                f"{median(edits['insert']):.0f} ms ({len(edits['insert'])}), drop {median(edits['drop']):.0f} ms "
+                f"({len(edits['drop'])}); node calls per edit (median): swap {median(edits['calls']['swap']):.0f}, "
+                f"insert {median(edits['calls']['insert']):.0f}, drop {median(edits['calls']['drop']):.0f}"
+                + (f"; refused: {'; '.join(edits['refused'][:3])}" if edits["refused"] else "")
+                + (f"; skipped: {dict(edits['skipped'])}" if edits["skipped"] else "")
+            ),
+        )
+    )
+    for name, label in (
+        ("swap_lookup", "swap dialog (w: channels looked up), p95"),
+        ("insert_lookup", "insert dialog (i: nodes looked up), p95"),
+    ):
+        figures.append(
+            Figure(
+                "3 routing",
+                label,
+                percentile(edits[name], 0.95),
+                "ms",
+                target=TARGET_EDIT_MS,
+                runs=len(edits[name]),
+                note=f"median {median(edits[name]):.0f} ms",
+            )
+        )
+    figures.append(
+        Figure(
+            "3 routing",
+            "route found and shown (getroutes), median",
+            median(edits["find"]),
+            "ms",
+            runs=len(edits["find"]),
+        )
+    )
+    figures.append(
+        Figure(
+            "3 routing",
+            "listchannels of the whole graph",
+            float(edits["full_listchannels"]),
+            "calls",
+            target=0,
+            note="calls by method over all edits: " + ", ".join(f"{m} {n}" for m, n in sorted(edits["counts"].items())),
+        )
+    )
     for method, factor in (("getroute", 10.0), ("getroutes", 1.0)):
         low, high, p95_high = LIGHTNINGD[method]
         times = found["times"][method]
         what = "within 10x of lightningd" if factor > 1 else "as fast as lightningd"
-        figures.append(Figure(
-            "3 routing", f"simulator {method}, 200 random pairs: median", median(times), "ms",
-            target=high * factor, runs=len(times),
-            note=f"{what} (median {low:g}-{high:g} ms); no route {found['failures'][method]}/{len(times)}",
-        ))
-        figures.append(Figure(
-            "3 routing", f"simulator {method}: p95", percentile(times, 0.95), "ms", target=p95_high * factor,
-            runs=len(times), note=f"lightningd p95 <= {p95_high:g} ms",
-        ))
+        figures.append(
+            Figure(
+                "3 routing",
+                f"simulator {method}, 200 random pairs: median",
+                median(times),
+                "ms",
+                target=high * factor,
+                runs=len(times),
+                note=f"{what} (median {low:g}-{high:g} ms); no route {found['failures'][method]}/{len(times)}",
+            )
+        )
+        figures.append(
+            Figure(
+                "3 routing",
+                f"simulator {method}: p95",
+                percentile(times, 0.95),
+                "ms",
+                target=p95_high * factor,
+                runs=len(times),
+                note=f"lightningd p95 <= {p95_high:g} ms",
+            )
+        )
     return figures

@@ -27,13 +27,21 @@ AMOUNT_MSAT = 10_000
 
 
 def make_invoices(rpc: LightningRpc, count: int) -> list[dict[str, Any]]:
-    return [rpc.call("dev-sim-invoice", {"node": "C", "amount_msat": AMOUNT_MSAT, "description": "t"})
-            for _ in range(count)]
+    return [
+        rpc.call("dev-sim-invoice", {"node": "C", "amount_msat": AMOUNT_MSAT, "description": "t"}) for _ in range(count)
+    ]
 
 
 def pay(rpc: LightningRpc, route: list[dict[str, Any]], invoice: dict[str, Any]) -> None:
-    rpc.call("sendpay", {"route": route, "payment_hash": invoice["payment_hash"],
-                         "payment_secret": invoice["payment_secret"], "amount_msat": AMOUNT_MSAT})
+    rpc.call(
+        "sendpay",
+        {
+            "route": route,
+            "payment_hash": invoice["payment_hash"],
+            "payment_secret": invoice["payment_secret"],
+            "amount_msat": AMOUNT_MSAT,
+        },
+    )
     answer = rpc.call("waitsendpay", {"payment_hash": invoice["payment_hash"], "timeout": 60})
     if answer.get("status") != "complete":
         raise RuntimeError(f"payment not complete: {answer}")
@@ -79,8 +87,9 @@ def build_time() -> tuple[float, float]:
         "node.component(RoutingGraph).index()\n"
         "print(built - started, time.perf_counter() - built)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
-                            env=child_env())
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=child_env()
+    )
     build, index = result.stdout.split()
     return float(build), float(index)
 
@@ -103,11 +112,31 @@ def run(runs: int) -> list[Figure]:
         progress(f"mainnet build: run {index + 1}/{min(runs, 3)}")
         builds.append(build_time())
     return [
-        Figure("6 simulator", "complete single-part payments/s, one connection", median(sequential), "payments/s",
-               target=TARGET_PAYMENTS_PER_S, higher_is_better=True, runs=len(sequential),
-               note=f"{PAYMENTS_PER_RUN} sendpay+waitsendpay per run, no hop delay"),
-        Figure("6 simulator", "complete payments/s, 4 connections", median(parallel), "payments/s",
-               runs=len(parallel), note="the client's 4 threads share this machine's 2 cores with the node"),
-        Figure("6 simulator", "mainnet scenario build", median([b for b, _ in builds]), "s", target=TARGET_BUILD_S,
-               runs=len(builds), note=f"routing index built after it in {median([i for _, i in builds]):.2f} s"),
+        Figure(
+            "6 simulator",
+            "complete single-part payments/s, one connection",
+            median(sequential),
+            "payments/s",
+            target=TARGET_PAYMENTS_PER_S,
+            higher_is_better=True,
+            runs=len(sequential),
+            note=f"{PAYMENTS_PER_RUN} sendpay+waitsendpay per run, no hop delay",
+        ),
+        Figure(
+            "6 simulator",
+            "complete payments/s, 4 connections",
+            median(parallel),
+            "payments/s",
+            runs=len(parallel),
+            note="the client's 4 threads share this machine's 2 cores with the node",
+        ),
+        Figure(
+            "6 simulator",
+            "mainnet scenario build",
+            median([b for b, _ in builds]),
+            "s",
+            target=TARGET_BUILD_S,
+            runs=len(builds),
+            note=f"routing index built after it in {median([i for _, i in builds]):.2f} s",
+        ),
     ]

@@ -30,7 +30,11 @@ from .common import Figure, SimProcess, Terminal, child_env, median, pair_ratio,
 TARGET_RATIO = 1.5
 TARGET_IMPORT_MS = 150.0
 CORE_MODULES = (
-    "lnconsole.node", "lnconsole.invoice", "lnconsole.routing", "lnconsole.plan", "lnconsole.payment",
+    "lnconsole.node",
+    "lnconsole.invoice",
+    "lnconsole.routing",
+    "lnconsole.plan",
+    "lnconsole.payment",
     "lnconsole.failures",
 )
 PALETTE = b"\x10"  # ctrl+p
@@ -107,28 +111,51 @@ def run(runs: int) -> list[Figure]:
     answered_base = [a for _, a in theirs]
     return [
         Figure(
-            "1 start-up", "lnconsole --demo: first screen + key round trip", median(answered) * 1000, "ms",
-            baseline=median(answered_base) * 1000, ratio=pair_ratio(answered, answered_base),
-            ratio_target=TARGET_RATIO, runs=runs,
+            "1 start-up",
+            "lnconsole --demo: first screen + key round trip",
+            median(answered) * 1000,
+            "ms",
+            baseline=median(answered_base) * 1000,
+            ratio=pair_ratio(answered, answered_base),
+            ratio_target=TARGET_RATIO,
+            runs=runs,
             note="pty 100x32, fresh process; baseline: Header+DataTable+Footer app timed the same way",
         ),
         Figure(
-            "1 start-up", "first screen painted", median([p for p, _ in ours]) * 1000, "ms",
+            "1 start-up",
+            "first screen painted",
+            median([p for p, _ in ours]) * 1000,
+            "ms",
             baseline=median([p for p, _ in theirs]) * 1000,
-            ratio=pair_ratio([p for p, _ in ours], [p for p, _ in theirs]), runs=runs,
+            ratio=pair_ratio([p for p, _ in ours], [p for p, _ in theirs]),
+            runs=runs,
         ),
         Figure(
-            "1 start-up", "lnconsole --rpc-file (a node in another process), same gestures",
-            median([a for _, a in on_node]) * 1000, "ms", baseline=median(answered_base) * 1000,
-            ratio=median([a for _, a in on_node]) / median(answered_base), runs=runs,
+            "1 start-up",
+            "lnconsole --rpc-file (a node in another process), same gestures",
+            median([a for _, a in on_node]) * 1000,
+            "ms",
+            baseline=median(answered_base) * 1000,
+            ratio=median([a for _, a in on_node]) / median(answered_base),
+            runs=runs,
             note="the invoice screen, no demo network to build; ratio against the baseline's median (not paired)",
         ),
         Figure(
-            "1 start-up", "import core modules (no textual)", median([ms for ms, _ in imports]), "ms",
-            target=TARGET_IMPORT_MS, runs=len(imports),
+            "1 start-up",
+            "import core modules (no textual)",
+            median([ms for ms, _ in imports]),
+            "ms",
+            target=TARGET_IMPORT_MS,
+            runs=len(imports),
             note="textual imported: " + ("YES (missed)" if textual_loaded else "no"),
-        ) if not textual_loaded else Figure(
-            "1 start-up", "import core modules (no textual)", None, "ms", target=TARGET_IMPORT_MS,
+        )
+        if not textual_loaded
+        else Figure(
+            "1 start-up",
+            "import core modules (no textual)",
+            None,
+            "ms",
+            target=TARGET_IMPORT_MS,
             note="textual was imported by the core modules",
         ),
     ]

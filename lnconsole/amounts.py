@@ -25,6 +25,16 @@ class AmountError(ValueError):
     """An amount the user typed that is not one (the message says why and which formats work)."""
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """User text as a message quotes it: stripped, control characters escaped (a message may reach a terminal),
+    and cut in the middle when long (a pasted page must not become a page-long message)."""
+    text = str(text).strip()
+    if len(text) > limit:
+        text = f"{text[: limit - 10]}…{text[-6:]}"
+    shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return f"'{shown}'"
+
+
 def parse_amount(text: str) -> int:
     """Parse a CLN amount (``1000``, ``1000msat``, ``10sat``, ``10.000sat``, ``0.0001btc``) to msat.
 
@@ -35,26 +45,26 @@ def parse_amount(text: str) -> int:
     if not cleaned:
         raise AmountError(f"Enter an amount: {_FORMATS}.")
     if _PLAIN_NUMBER.match(cleaned):
-        if len(cleaned) > _MAX_DIGITS:
-            raise AmountError(f"'{text.strip()}' is more than 21 million bitcoin.")
+        if len(cleaned.lstrip("0")) > _MAX_DIGITS:
+            raise AmountError(f"{quoted(text)} is more than 21 million bitcoin.")
         value = int(cleaned)
     else:
         match = _UNIT_NUMBER.match(cleaned)
         if match is None:
-            raise AmountError(f"'{text.strip()}' is not an amount: use {_FORMATS}.")
+            raise AmountError(f"{quoted(text)} is not an amount: use {_FORMATS}.")
         whole, fraction, unit = match["whole"], match["fraction"] or "", match["unit"]
         if len(whole.lstrip("0")) > _MAX_DIGITS:
-            raise AmountError(f"'{text.strip()}' is more than 21 million bitcoin.")
+            raise AmountError(f"{quoted(text)} is more than 21 million bitcoin.")
         if len(fraction.rstrip("0")) > _DECIMALS[unit]:
             finest = "no decimals of msat" if unit == "msat" else f"at most {_DECIMALS[unit]} decimals of {unit}"
-            raise AmountError(f"'{text.strip()}' is finer than a millisatoshi: use {finest}.")
+            raise AmountError(f"{quoted(text)} is finer than a millisatoshi: use {finest}.")
         try:
             # The checks above keep the figure within Decimal's 28 digits, so Millisatoshi's arithmetic is exact.
             value = int(Millisatoshi(f"{whole}.{fraction.rstrip('0') or '0'}{unit}"))
         except (TypeError, ValueError, InvalidOperation) as error:
-            raise AmountError(f"'{text.strip()}' is not an amount: use {_FORMATS}.") from error
+            raise AmountError(f"{quoted(text)} is not an amount: use {_FORMATS}.") from error
     if value > MAX_MSAT:
-        raise AmountError(f"'{text.strip()}' is more than 21 million bitcoin.")
+        raise AmountError(f"{quoted(text)} is more than 21 million bitcoin.")
     return value
 
 

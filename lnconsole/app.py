@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App
@@ -23,10 +23,12 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from .invoice import PayableInvoice
 from .node import NodeClient, NodeError, NodeInfo, NodeUnreachable
-from .payment import PaymentError, PaymentEvent, PaymentSession
-from .plan import PaymentPlan
 from .screens.messages import InvoiceChosen, PayRequested
 from .screens.palette import ActionsProvider
+
+if TYPE_CHECKING:  # the payment engine is imported when a payment starts, not before the first screen (issue 5)
+    from .payment import PaymentEvent, PaymentSession
+    from .plan import PaymentPlan, PaymentTarget
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,8 @@ class LnConsoleApp(App[None]):
         """Elapsed-time clock handed to payment sessions; tests and snapshots pin it."""
         self.sessions: dict[str, PaymentSession] = {}
         """Payment sessions by payment_hash; they outlive the screens that show them."""
+        self._launching: set[PaymentSession] = set()
+        """Sessions claimed by a confirmation whose launch has not returned yet."""
         self._poll_status = poll_status
 
     # -- node status ---------------------------------------------------------------------------------------
@@ -141,7 +145,9 @@ class LnConsoleApp(App[None]):
         from .screens.invoice import InvoiceScreen
 
         self.push_screen(InvoiceScreen())
-        self.refresh_status()
+        # The header asks the node once the first screen is drawn: the answer can't be on that screen anyway,
+        # and its worker thread would only slow the drawing down (issue 5: start-up).
+        self.call_after_refresh(self.refresh_status)
         self.resume_payments()
         if self._poll_status:
             self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
@@ -224,9 +230,12 @@ class LnConsoleApp(App[None]):
     @work(thread=True, exit_on_error=False, group="launch")
     def launch(self, plan: PaymentPlan, invoice: PayableInvoice | None = None) -> None:
         """Send the confirmed plan (never exclusive: cancelling this worker must not cancel a payment)."""
+        from .payment import PaymentError
         from .screens.attempts import AttemptsScreen
 
-        session = self.new_session(plan.target)
+        session = self.call_from_thread(self._claim_launch, plan.target)
+        if session is None:
+            return  # this app already sends or watches this payment: shown again, nothing sent twice
         screen = AttemptsScreen(session, plan, invoice=invoice)
         self.call_from_thread(self.push_screen, screen)
         try:
@@ -234,6 +243,27 @@ class LnConsoleApp(App[None]):
         except (PaymentError, NodeError) as error:
             self.call_from_thread(screen.show_launch_error, error.message)
             raise  # the one worker-error handler tells the user too
+        finally:
+            self._launching.discard(session)
+
+    def _claim_launch(self, target: PaymentTarget) -> PaymentSession | None:
+        """On the UI thread, so two confirmations landing together can't both claim the payment: a new session
+        for a confirmed plan, or None when this app is already sending, watching or done with this payment (a
+        second confirm): its attempts are shown again and nothing is sent. A failed payment may be paid again."""
+        from .payment import PaymentFailed
+        from .screens.attempts import AttemptsScreen
+
+        current = self.sessions.get(target.payment_hash)
+        if current is None or (
+            current not in self._launching and (not current.launched or isinstance(current.outcome, PaymentFailed))
+        ):
+            session = self.new_session(target)
+            self._launching.add(session)
+            return session
+        self.notify("This payment is already in flight or paid: nothing is sent again.", title="Not sent twice")
+        if not (isinstance(self.screen, AttemptsScreen) and self.screen.session is current):
+            self.push_screen(AttemptsScreen(current))
+        return None
 
     @work(thread=True, exit_on_error=False, group="resume")
     def resume_payments(self) -> None:
@@ -259,6 +289,8 @@ class LnConsoleApp(App[None]):
 
     def new_session(self, target: Any, **options: Any) -> PaymentSession:
         """A payment session whose events reach the UI as PaymentUpdate messages; kept until the app ends."""
+        from .payment import PaymentSession
+
         session = PaymentSession(
             self.node,
             target,
@@ -280,6 +312,8 @@ class LnConsoleApp(App[None]):
         """The one place where a worker's error becomes a message to the user (never a traceback)."""
         if event.state != WorkerState.ERROR:
             return
+        from .payment import PaymentError
+
         error = event.worker.error
         # Node and user text may hold [brackets]: never let it be read as markup.
         if isinstance(error, PaymentError):

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .node import GossipChannel, NodeClient, PeerChannel
+
+PARALLEL_LOOKUPS = 8
+"""At most this many ``listnodes`` at once (lightningd answers each on its own connection)."""
 
 USABLE_STATES = frozenset({"CHANNELD_NORMAL", "CHANNELD_AWAITING_SPLICE"})
 """Channel states in which lightningd adds new HTLCs."""
@@ -138,6 +142,18 @@ class Aliases:
     def remember(self, node_id: str, alias: str) -> None:
         with self._lock:
             self._cache[node_id] = alias
+
+    def look_up(self, node_ids: Iterable[str]) -> dict[str, str]:
+        """The aliases of many nodes. ``listnodes`` names one node or all of them (never all: the whole graph),
+        so the ones not cached are asked for a few at a time, in parallel: a list of 40 candidates costs
+        about as long as 6 lookups instead of 40 (issue 5). Raises what the first failed lookup raised."""
+        wanted = list(dict.fromkeys(node_ids))
+        with self._lock:
+            missing = [node_id for node_id in wanted if node_id not in self._cache]
+        if len(missing) > 1:
+            with ThreadPoolExecutor(max_workers=min(PARALLEL_LOOKUPS, len(missing))) as pool:
+                list(pool.map(self.alias, missing))  # map re-raises the first error
+        return {node_id: self.alias(node_id) for node_id in wanted}
 
 
 class ChannelPolicies:

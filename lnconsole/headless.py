@@ -37,7 +37,7 @@ from typing import Any, TextIO
 
 from .amounts import AmountError, fee_ppm, format_msat, format_sat, parse_amount
 from .graph import Aliases
-from .invoice import Invoice, InvoiceError, PayableInvoice, decode_invoice, load_invoice
+from .invoice import Invoice, InvoiceError, PayableInvoice, decode_invoice, expiry_against_delay, load_invoice
 from .node import (
     INVALID_PARAMS,
     METHOD_NOT_FOUND,
@@ -96,6 +96,14 @@ _SCID = re.compile(r"^([0-9]+)x([0-9]+)x([0-9]+)$")
 _SCID_DIR = re.compile(r"^([0-9]+x[0-9]+x[0-9]+)/([01])$")
 
 
+_VISIBLE_CONTROLS = {
+    code: repr(chr(code))[1:-1]
+    for code in (*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
+    if code not in (9, 10)
+}
+"""C0 and C1 control characters (and the Unicode line separators) -> their escaped form, e.g. ``\x1b``."""
+
+
 class CommandError(Exception):
     """A command that cannot go on: ``message`` for the user, the process ``exit_code``, CLN's ``code`` if any."""
 
@@ -116,9 +124,7 @@ class Terminal:
     ``interactive`` says whether a person can answer a question: stdin is a TTY (``is_tty`` overrides it).
     """
 
-    def __init__(
-        self, out: TextIO, err: TextIO, stdin: TextIO | None = None, *, is_tty: bool | None = None
-    ) -> None:
+    def __init__(self, out: TextIO, err: TextIO, stdin: TextIO | None = None, *, is_tty: bool | None = None) -> None:
         self.out = out
         self.err = err
         self.stdin = stdin
@@ -140,9 +146,12 @@ class Terminal:
             return False
 
     def write(self, text: str = "", *, to_err: bool = False) -> None:
+        """One line (or several); control characters other than newline and tab are shown escaped, because
+        what is printed quotes invoices, aliases and node messages that others wrote (an escape sequence in an
+        invoice's description must not reach the terminal)."""
         stream = self.err if to_err else self.out
         with self._lock:
-            stream.write(text + "\n")
+            stream.write(text.translate(_VISIBLE_CONTROLS) + "\n")
             stream.flush()
 
     def json(self, document: Any) -> None:
@@ -681,9 +690,7 @@ class CommandFinder:
             self.node.remove_layer(self.inner.layer)
 
 
-def _build_plan(
-    finder: CommandFinder, target: PaymentTarget, options: PlanOptions, payee: str
-) -> PaymentPlan:
+def _build_plan(finder: CommandFinder, target: PaymentTarget, options: PlanOptions, payee: str) -> PaymentPlan:
     """The plan the options ask for: ``--split``, ``--plan-liquidity``, ``--parts`` or one routed part."""
     nodes, channels = parse_exclusions(options.exclude)
     if payee in nodes:
@@ -694,8 +701,15 @@ def _build_plan(
         "exclude_nodes": nodes,
         "exclude_channels": channels,
     }
-    chosen = [name for name, value in (("--parts", options.parts), ("--split", options.split),
-                                       ("--plan-liquidity", options.plan_liquidity)) if value is not None]
+    chosen = [
+        name
+        for name, value in (
+            ("--parts", options.parts),
+            ("--split", options.split),
+            ("--plan-liquidity", options.plan_liquidity),
+        )
+        if value is not None
+    ]
     if len(chosen) > 1:
         raise CommandError(f"choose one of {' and '.join(chosen)}.", EXIT_BAD_INPUT)
     amounts = parse_split(options.split) if options.split is not None else None
@@ -774,8 +788,13 @@ def invoice_lines(
         pairs.append(("route hints", "(none)"))
     if invoice.fallbacks:
         pairs.append(
-            ("fallbacks", "\n".join(fallback.address or f"(version {fallback.version}) {fallback.program}"
-                                    for fallback in invoice.fallbacks))
+            (
+                "fallbacks",
+                "\n".join(
+                    fallback.address or f"(version {fallback.version}) {fallback.program}"
+                    for fallback in invoice.fallbacks
+                ),
+            )
         )
     if invoice.payment_metadata:
         pairs.append(("payment_metadata", invoice.payment_metadata))
@@ -853,18 +872,19 @@ def route(connection: Connection, text: str, options: PlanOptions, *, as_json: b
     if problems:
         raise CommandError("invoice refused: " + " ".join(problems), EXIT_BAD_INPUT)
     target = _target(payable)
-    finder = CommandFinder(
-        node, payable.node_id, maxhops=options.maxhops, route_hints=payable.invoice.route_hints
-    )
+    finder = CommandFinder(node, payable.node_id, maxhops=options.maxhops, route_hints=payable.invoice.route_hints)
     try:
         plan = _build_plan(finder, target, options, payable.invoice.payee)
         checks = _route_checks(finder, plan, options)
     finally:
         finder.cleanup()
+    late, early = expiry_against_delay(payable.invoice, plan.total_delay, int(time.time()))
+    checks += list(late)
+    warnings = [*payable.warnings, *early]
     if as_json:
         document = plan_json(plan, finder.method)
         document["problems"] = checks
-        document["warnings"] = list(payable.warnings)
+        document["warnings"] = warnings
         terminal.json(document)
         return EXIT_OK
     alias = finder.policies.alias(payable.invoice.payee)
@@ -872,7 +892,7 @@ def route(connection: Connection, text: str, options: PlanOptions, *, as_json: b
     terminal.write()
     for line in plan_lines(plan):
         terminal.write(line)
-    for warning in payable.warnings:
+    for warning in warnings:
         terminal.write(f"warning: {warning}")
     for problem in checks:
         terminal.write(f"problem: {problem}")
@@ -961,8 +981,12 @@ def pay(
             session = PaymentSession(
                 node, target, on_event=printer, finder=finder, retry_policy=retry_policy, **settings
             )
-            _say(terminal, as_json, f"{len(found.pending_parts)} part(s) of this payment are in flight on the node "
-                 f"(group {found.groupid}): watching them, sending nothing new.")
+            _say(
+                terminal,
+                as_json,
+                f"{len(found.pending_parts)} part(s) of this payment are in flight on the node "
+                f"(group {found.groupid}): watching them, sending nothing new.",
+            )
             session.attach(found)
             return _follow(session, printer, pay_options, as_json=as_json, terminal=terminal)
 
@@ -972,12 +996,19 @@ def pay(
         target = _target(payable)
         plan = _build_plan(finder, target, options, invoice.payee)
         alias = finder.policies.alias(invoice.payee)
-        if not pay_options.yes and not _confirm(plan, payable, alias, as_json=as_json, terminal=terminal):
+        _, late_warnings = expiry_against_delay(invoice, plan.total_delay, int(time.time()))
+        if pay_options.yes:
+            for warning in late_warnings:
+                _say(terminal, as_json, f"warning: {warning}")
+        elif not _confirm(plan, payable, alias, as_json=as_json, terminal=terminal, warnings=late_warnings):
             if as_json:
                 terminal.json(_result("not_sent", target.payment_hash, reason="not confirmed"))
-            terminal.write("lnconsole: not sent: the payment was not confirmed (type yes, or pass --yes).",
-                           to_err=True)
+            terminal.write("lnconsole: not sent: the payment was not confirmed (type yes, or pass --yes).", to_err=True)
             return EXIT_NOT_SENT
+        # The confirmation may have taken minutes: an invoice that expired meanwhile is not paid.
+        expired, _ = expiry_against_delay(invoice, plan.total_delay, int(time.time()))
+        if expired:
+            raise CommandError("not sent: " + " ".join(expired), EXIT_BAD_INPUT)
         session = PaymentSession(node, target, on_event=printer, finder=finder, retry_policy=retry_policy, **settings)
         try:
             launched = session.launch(plan)
@@ -999,8 +1030,8 @@ def _say(terminal: Terminal, as_json: bool, text: str) -> None:
 def _pending_target(payable: PayableInvoice, found: Pending) -> PaymentTarget:
     """What the parts in flight pay, from the invoice (even an expired one: nothing new is sent)."""
     invoice = payable.invoice
-    amount = payable.amount_msat or invoice.amount_msat or max(
-        (part.amount_msat or 0 for part in found.parts), default=0
+    amount = (
+        payable.amount_msat or invoice.amount_msat or max((part.amount_msat or 0 for part in found.parts), default=0)
     )
     try:
         return PaymentTarget(
@@ -1042,9 +1073,18 @@ def _report_already_paid(found: AlreadyPaid, payable: PayableInvoice, *, as_json
 
 
 def _confirm(
-    plan: PaymentPlan, payable: PayableInvoice, alias: str, *, as_json: bool, terminal: Terminal
+    plan: PaymentPlan,
+    payable: PayableInvoice,
+    alias: str,
+    *,
+    as_json: bool,
+    terminal: Terminal,
+    warnings: Sequence[str] = (),
 ) -> bool:
-    """Show what would be sent and take a typed ``yes``; anything else (or no terminal) is a no."""
+    """Show what would be sent and take a typed ``yes``; anything else (or no terminal) is a no.
+
+    Exactly ``yes``, in lower case (spaces around it don't count): ``y``, ``YES`` or ``yes please`` are not the
+    answer the prompt asked for, and money is not sent on a guess."""
     target = plan.target
     lines = [
         *fields_block(
@@ -1060,14 +1100,14 @@ def _confirm(
         "",
         *plan_lines(plan),
     ]
-    lines.extend(f"warning: {warning}" for warning in payable.warnings)
+    lines.extend(f"warning: {warning}" for warning in (*payable.warnings, *warnings))
     for line in lines:
         terminal.write(line, to_err=as_json)
     if not terminal.interactive:
         terminal.write("lnconsole: no terminal to confirm on (stdin is not a TTY).", to_err=True)
         return False
     answer = terminal.ask("Type yes to send this payment: ", to_err=as_json)
-    return answer is not None and answer.lower() == "yes"
+    return answer == "yes"
 
 
 def _result(status: str, payment_hash: str, **fields: Any) -> dict[str, Any]:
@@ -1138,8 +1178,9 @@ def _follow(
         "run the same command again to follow them."
     )
     if as_json:
-        terminal.json(_result("pending", payment_hash, groupid=session.groupid, in_flight=len(in_flight),
-                              reason=message))
+        terminal.json(
+            _result("pending", payment_hash, groupid=session.groupid, in_flight=len(in_flight), reason=message)
+        )
     terminal.write(f"lnconsole: {message}", to_err=True)
     return EXIT_PENDING
 
@@ -1439,9 +1480,7 @@ def history_lines(entries: Sequence[HistoryEntry]) -> list[str]:
     )
 
 
-def history(
-    connection: Connection, *, status: str | None, limit: int, as_json: bool, terminal: Terminal
-) -> int:
+def history(connection: Connection, *, status: str | None, limit: int, as_json: bool, terminal: Terminal) -> int:
     """``lnconsole history``: the newest payments first, one line per attempt (payment_hash and groupid)."""
     if limit < 1:
         raise CommandError("--limit must be at least 1.", EXIT_BAD_INPUT)

@@ -29,7 +29,7 @@ from bolt11.exceptions import Bolt11Exception, Bolt11SignatureTooShortException,
 from coincurve import PublicKey
 
 from .amounts import MAX_MSAT, AmountError, format_msat, parse_amount
-from .node import METHOD_NOT_FOUND, NodeClient, NodeError, NodeUnreachable
+from .node import METHOD_NOT_FOUND, NodeClient, NodeError, NodeUnreachable, printable
 
 # lightning hrp currency -> (network, on-chain segwit hrp, p2pkh version byte, p2sh version byte): chainparams.c
 CURRENCIES: dict[str, tuple[str, str, int, int]] = {
@@ -39,8 +39,14 @@ CURRENCIES: dict[str, tuple[str, str, int, int]] = {
     "bcrt": ("regtest", "bcrt", 111, 196),
 }
 NETWORK_PREFIXES = {"bitcoin": "lnbc", "testnet": "lntb", "signet": "lntbs", "regtest": "lnbcrt"}
-_NODE_NETWORKS = {"bitcoin": "bitcoin", "mainnet": "bitcoin", "testnet": "testnet", "testnet4": "testnet",
-                  "signet": "signet", "regtest": "regtest"}
+_NODE_NETWORKS = {
+    "bitcoin": "bitcoin",
+    "mainnet": "bitcoin",
+    "testnet": "testnet",
+    "testnet4": "testnet",
+    "signet": "signet",
+    "regtest": "regtest",
+}
 """A node's ``getinfo.network`` -> the invoice network it pays (testnet4 invoices use ``lntb`` too)."""
 
 DEFAULT_EXPIRY = 3600
@@ -208,7 +214,7 @@ class Invoice:
             currency=currency,
             payee=str(answer.get("payee", "")),
             amount_msat=amount or None,
-            description=answer.get("description"),
+            description=printable(str(answer["description"])) if answer.get("description") is not None else None,
             description_hash=answer.get("description_hash"),
             created_at=int(answer.get("created_at", 0)),
             expiry=int(answer.get("expiry", DEFAULT_EXPIRY)),
@@ -321,7 +327,10 @@ def _parse_hrp(hrp: str) -> tuple[str, int | None]:
     number = amount_text[:-1] if multiplier else amount_text
     if not number.isdigit() or not number.isascii():
         raise InvoiceError(f"not a BOLT11 invoice (its amount '{amount_text}' is not a number with m, u, n or p)")
-    value = int(number)
+    if len(number.lstrip("0")) > 30:  # past 21 million bitcoin in any unit, and past int()'s 4300 digits
+        shown = amount_text if len(amount_text) <= 40 else f"{amount_text[:20]}…{amount_text[-4:]}"
+        raise InvoiceError(f"not a BOLT11 invoice (its amount '{shown}' is more than 21 million bitcoin)")
+    value = int(number.lstrip("0") or "0")
     if multiplier == "p":
         if value % 10:
             raise InvoiceError(f"not a BOLT11 invoice (its amount '{amount_text}' is finer than a millisatoshi)")
@@ -372,8 +381,9 @@ def _walk_fields(data: list[int]) -> _Fields:
                 unsupported=True,
             )
         if letter == "f" and length == 0 and letter not in seen:
-            raise InvoiceError("this invoice has an empty fallback field, which the console's decoder cannot read",
-                               unsupported=True)
+            raise InvoiceError(
+                "this invoice has an empty fallback field, which the console's decoder cannot read", unsupported=True
+            )
         if letter == "9" and letter not in seen:
             found.features_u5 = value
         elif letter == "f":
@@ -412,7 +422,7 @@ def _invoice_from(
         currency=currency,
         payee=payee,
         amount_msat=amount_msat or None,
-        description=decoded.description if has_description else None,
+        description=printable(decoded.description) if has_description else None,
         description_hash=decoded.description_hash,
         created_at=int(decoded.date),
         expiry=int(decoded.expiry),
@@ -634,9 +644,9 @@ def check_invoice(
 ) -> InvoiceCheck:
     """Judge an invoice for payment on a node of ``network``, with the amount the user typed (if any).
 
-    ``min_seconds_left`` refuses an invoice that expires sooner than that: pass the time the payment may take
-    in the worst case (e.g. the route's total delay in blocks times the block interval) to avoid paying an
-    invoice the payee will no longer honour when the HTLC arrives.
+    ``min_seconds_left`` refuses an invoice that expires sooner than that, for a caller that wants a margin.
+    The console itself refuses only an expired invoice (again right before sending) and warns when it expires
+    within the route's worst-case delay: see :func:`expiry_against_delay`.
     """
     now = int(time.time()) if now is None else int(now)
     problems: list[str] = []
@@ -676,6 +686,48 @@ def check_invoice(
     return InvoiceCheck(
         invoice=invoice, amount_msat=amount, problems=tuple(problems), warnings=tuple(warnings), checked_at=now
     )
+
+
+BLOCK_SECONDS = 600
+"""Bitcoin's target block interval: a CLTV delay in blocks, as time."""
+
+
+def expiry_against_delay(invoice: Invoice, total_delay: int, now: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(problems, warnings) of sending, at ``now``, over a route whose HTLC carries ``total_delay`` blocks.
+
+    Expired is a refusal: the payee would refuse the payment, so nothing may be sent (call this again right
+    before sending: the payer may have taken minutes to confirm). Expiring within the worst-case delay is a
+    warning, not a refusal: a payment normally arrives in seconds, but every hop may hold the HTLC up to its
+    CLTV delta, and one that arrives after the expiry is refused while the funds stay locked until then.
+    Refusing those would refuse most real invoices (an hour or a day of expiry against routes of 100-300
+    blocks), which a payer who knows the trade-off may well accept.
+    """
+    left = invoice.time_left(now)
+    if invoice.is_expired(now):
+        return (f"the invoice expired {_duration(left)} ago: ask the payee for a new one",), ()
+    worst = total_delay * BLOCK_SECONDS
+    if left < worst:
+        return (), (
+            f"the invoice expires in {_span(left)}, sooner than the route's worst-case delay ({total_delay} "
+            f"blocks, ~{_span(worst)}): if a hop holds the payment that long, the payee refuses it and the "
+            "funds stay locked until the delay runs out",
+        )
+    return (), ()
+
+
+def _span(seconds: int) -> str:
+    """``45 s``, ``59 min``, ``2 h 40 min``, ``3 days 4 h``: a time span to compare two of."""
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} days {hours} h" if hours else f"{days} days"
 
 
 def _amount_to_pay(invoice: Invoice, amount_text: str | None, problems: list[str], warnings: list[str]) -> int | None:
@@ -787,7 +839,10 @@ def load_invoice(
     if invoice.payee == info.id:
         problems.append("this invoice was issued by this node itself: there is nothing to pay")
     else:
-        warnings.extend(_payee_visibility(node, invoice))
+        visibility = _payee_visibility(node, invoice)
+        if visibility:  # a payee gossip doesn't know: private, or a stranger named by an altered invoice
+            problems.extend(_hint_problems(node, invoice))
+        warnings.extend(visibility)
     return PayableInvoice(
         invoice=invoice,
         amount_msat=check.amount_msat,
@@ -799,6 +854,39 @@ def load_invoice(
         node_decode=answer,
         decoded_by=decoded_by,
     )
+
+
+def _hint_problems(node: NodeClient, invoice: Invoice) -> list[str]:
+    """Route hints over public channels that do not join the nodes the hint names.
+
+    Without an ``n`` field a BOLT11 signature names whoever signed: an invoice altered after signing (a changed
+    payment_hash, say) verifies as the word of some other key, and nothing in the invoice itself can tell. Its
+    route hints can: the last one's channel leads to the real payee, which gossip knows. A hint that disagrees
+    with gossip is refused, so that such an invoice is not sent down the real payee's channel to a stranger.
+    Private channels (unknown to gossip) are taken on the invoice's word. Asked only for a payee gossip does not
+    know (a stranger always is one), so a public payee's invoice costs no lookup.
+    """
+    problems: list[str] = []
+    for number, hint in enumerate(invoice.route_hints, start=1):
+        for index, hop in enumerate(hint):
+            after = hint[index + 1].node_id if index + 1 < len(hint) else invoice.payee
+            try:
+                channels = node.listchannels(short_channel_id=hop.short_channel_id)
+            except NodeUnreachable:
+                raise
+            except NodeError:
+                break
+            ends = sorted({channel.source for channel in channels} | {channel.destination for channel in channels})
+            if not ends or (hop.node_id in ends and after in ends):
+                continue
+            whom = "the payee" if after == invoice.payee else "the hint's next node"
+            problems.append(
+                f"route hint {number} sends the payment over {hop.short_channel_id} to {whom} {after[:16]}…, but that "
+                f"channel joins {' and '.join(end[:16] + '…' for end in ends)}: the invoice was altered or is corrupt "
+                "(without an n field, an altered invoice verifies as signed by some other key)"
+            )
+            break
+    return problems
 
 
 def _payee_visibility(node: NodeClient, invoice: Invoice) -> list[str]:
@@ -831,5 +919,6 @@ __all__ = [
     "clean_invoice_text",
     "cross_check",
     "decode_invoice",
+    "expiry_against_delay",
     "load_invoice",
 ]

@@ -4,7 +4,10 @@ Everything else in the console asks a :class:`NodeClient` (a Protocol), so tests
 node: a real lightningd, the simulated one (both through :class:`PylnNode`), or a canned client. Results come
 back as dataclasses with int msat amounts; every lightningd error becomes one :class:`NodeError` carrying CLN's
 ``code``, ``message`` and ``data``; a missing or refusing socket becomes :class:`NodeUnreachable`, whose
-message names the path tried.
+message names the path tried; an answer the console cannot read (a field missing or of the wrong type, a result
+that is no object) becomes :class:`UnexpectedAnswer` ("unexpected answer from lightningd: <command>: <what>"),
+never a KeyError or TypeError. Text others wrote (aliases, error messages, descriptions) comes back
+:func:`printable`: escape sequences in it are shown, not obeyed by the terminal.
 
 pyln-client opens a new socket for every call, so long ``waitsendpay`` calls in threads don't block other
 calls; its request-id counter is not locked, so each thread gets its own ``LightningRpc``.
@@ -12,9 +15,11 @@ calls; its request-id counter is not locked, so each thread gets its own ``Light
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,8 +37,31 @@ PAY_TRY_OTHER_ROUTE = 204
 PAY_ROUTE_NOT_FOUND = 205
 PAY_NO_SUCH_PAYMENT = 208
 
-NETWORK_DIRS = {"bitcoin": "bitcoin", "mainnet": "bitcoin", "testnet": "testnet", "testnet4": "testnet4",
-                "signet": "signet", "regtest": "regtest", "liquid": "liquid", "liquid-regtest": "liquid-regtest"}
+NETWORK_DIRS = {
+    "bitcoin": "bitcoin",
+    "mainnet": "bitcoin",
+    "testnet": "testnet",
+    "testnet4": "testnet4",
+    "signet": "signet",
+    "regtest": "regtest",
+    "liquid": "liquid",
+    "liquid-regtest": "liquid-regtest",
+}
+
+
+_VISIBLE = {
+    code: repr(chr(code))[1:-1]
+    for code in (*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+    if code not in (0x09, 0x0A)
+}
+"""Control characters (C0 but tab and newline, DEL, C1), line separators and bidirectional overrides -> escapes."""
+
+
+def printable(text: str) -> str:
+    """Text someone else wrote (a node's alias, an invoice's description, an error message), safe to show: escape
+    sequences in it (``\x1b]52;...`` sets the clipboard, ``\x1b[2J`` clears the screen) and bidirectional
+    overrides (which can make ``01`` read ``10``) are shown as escapes instead of acting on the terminal."""
+    return text.translate(_VISIBLE)
 
 
 class NodeError(Exception):
@@ -53,6 +81,18 @@ class NodeUnreachable(NodeError):
     def __init__(self, method: str, socket_path: str, reason: str) -> None:
         super().__init__(method, None, f"cannot reach lightningd at {socket_path}: {reason}")
         self.socket_path = socket_path
+
+
+class UnexpectedAnswer(NodeError):
+    """lightningd answered, but not in a shape the console knows (a field missing or of the wrong type).
+
+    Raised instead of the KeyError/TypeError a plain parse would let escape, so every caller that handles a
+    NodeError shows it as what it is: the node said something, and it was not what the console expected.
+    """
+
+    def __init__(self, method: str, what: str) -> None:
+        super().__init__(method, None, f"unexpected answer from lightningd: {method}: {what}")
+        self.what = what
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -157,24 +197,28 @@ class SendPayment:
     """The invoice description sendpay was given (CLN stores it when ``description`` is passed)."""
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> SendPayment:
+    def from_json(cls, obj: Any, method: str = "listsendpays", where: str = "") -> SendPayment:
+        """One payment object of a ``sendpay``/``waitsendpay``/``listsendpays`` answer; UnexpectedAnswer (naming
+        ``method`` and the field) when a field the console relies on is missing or of the wrong type."""
+        answer = _Answer(method, obj, where)
+        created_index = answer.whole("created_index", None)
         return cls(
-            created_index=int(obj.get("created_index", obj.get("id", 0))),
-            payment_hash=obj["payment_hash"],
-            groupid=int(obj.get("groupid", 0)),
-            partid=int(obj.get("partid", 0)),
-            status=obj.get("status", "pending"),
-            amount_msat=_msat_or_none(obj.get("amount_msat")),
-            amount_sent_msat=_msat(obj.get("amount_sent_msat", 0)),
-            destination=obj.get("destination"),
-            created_at=int(obj.get("created_at", 0)),
-            completed_at=obj.get("completed_at"),
-            payment_preimage=obj.get("payment_preimage"),
-            label=obj.get("label"),
-            bolt11=obj.get("bolt11"),
-            updated_index=obj.get("updated_index"),
-            erroronion=obj.get("erroronion"),
-            description=obj.get("description"),
+            created_index=answer.whole("id", 0) if created_index is None else created_index,
+            payment_hash=answer.hex32("payment_hash"),
+            groupid=answer.whole("groupid", 0),
+            partid=answer.whole("partid", 0),
+            status=answer.choice("status", SENDPAY_STATUSES),
+            amount_msat=answer.msat("amount_msat", None),
+            amount_sent_msat=answer.msat("amount_sent_msat", 0),
+            destination=answer.text("destination", None),
+            created_at=answer.whole("created_at", 0),
+            completed_at=answer.whole("completed_at", None),
+            payment_preimage=answer.text("payment_preimage", None),
+            label=answer.text("label", None),
+            bolt11=answer.text("bolt11", None),
+            updated_index=answer.whole("updated_index", None),
+            erroronion=answer.text("erroronion", None),
+            description=_printable_or_none(answer.text("description", None)),
         )
 
 
@@ -193,17 +237,24 @@ class RoutingFailure:
     """The part as the node reported it alongside the failure (status may still say pending)."""
 
     @classmethod
-    def from_data(cls, data: dict[str, Any] | None) -> RoutingFailure:
-        data = data or {}
-        payment = SendPayment.from_json(data) if "payment_hash" in data else None
+    def from_data(cls, data: Any) -> RoutingFailure:
+        """Never raises: the error's ``data`` is extra detail, so a field of the wrong type is left out (None)
+        and a ``data`` that is no object at all gives an empty failure."""
+        data = data if isinstance(data, Mapping) else {}
+        payment: SendPayment | None = None
+        if "payment_hash" in data:
+            try:
+                payment = SendPayment.from_json(data, "waitsendpay", "data")
+            except UnexpectedAnswer:
+                payment = None
         return cls(
-            erring_index=data.get("erring_index"),
-            erring_node=data.get("erring_node"),
-            erring_channel=data.get("erring_channel"),
-            erring_direction=data.get("erring_direction"),
-            failcode=data.get("failcode"),
-            failcodename=data.get("failcodename"),
-            raw_message=data.get("raw_message"),
+            erring_index=_loose(data.get("erring_index"), int),
+            erring_node=_loose(data.get("erring_node"), str),
+            erring_channel=_loose(data.get("erring_channel"), str),
+            erring_direction=_loose(data.get("erring_direction"), int),
+            failcode=_loose(data.get("failcode"), int),
+            failcodename=_loose(data.get("failcodename"), str),
+            raw_message=_loose(data.get("raw_message"), str),
             payment=payment,
         )
 
@@ -383,16 +434,175 @@ def connect(
 # The pyln-client implementation
 
 
-def _msat(value: Any) -> int:
-    """Amounts arrive as ints from current nodes; old ones may send ``"123msat"`` strings."""
-    if isinstance(value, int):
+SENDPAY_STATUSES = ("pending", "complete", "failed")
+"""Every status lightningd gives a sendpay part (listsendpays, waitsendpay, sendpay)."""
+
+_REQUIRED: Any = object()
+_NODE_ID = re.compile(r"^0[23][0-9a-f]{64}$")
+_HEX32 = re.compile(r"^[0-9a-f]{64}$")
+_SCID = re.compile(r"^[0-9]+x[0-9]+x[0-9]+$")
+_SCID_DIR = re.compile(r"^[0-9]+x[0-9]+x[0-9]+/[01]$")
+_MSAT_TEXT = re.compile(r"^[0-9]{1,20}(msat)?$")
+"""Old nodes write amounts as ``"123msat"``; ASCII digits only (``int`` reads other digits too)."""
+
+
+def _kind(value: Any) -> str:
+    """How a JSON value looks, for a message: ``a string``, ``null``..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return f"the number {value!r}" if len(repr(value)) <= 24 else "a number"
+    if isinstance(value, str):
+        return f"the string {value!r}" if len(value) <= 24 else "a long string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _printable_or_none(text: str | None) -> str | None:
+    return None if text is None else printable(text)
+
+
+def _loose(value: Any, kind: type) -> Any:
+    """``value`` if it is of ``kind`` (a bool is no int), else None: for details that may be left out."""
+    if isinstance(value, bool) and kind is not bool:
+        return None
+    return value if isinstance(value, kind) else None
+
+
+class _Answer:
+    """One object of a node's answer, read field by field.
+
+    A field that is missing (or null) where the console needs it, or of the wrong type, raises
+    :class:`UnexpectedAnswer` naming the command and the field: never the KeyError, TypeError or ValueError a
+    plain ``obj["field"]``/``int(...)`` would let escape into a screen. ``default`` makes a field optional
+    (CLN versions differ in what they send); without it the field is required.
+    """
+
+    def __init__(self, method: str, obj: Any, where: str = "") -> None:
+        if not isinstance(obj, Mapping):
+            raise UnexpectedAnswer(method, f"{where or 'the result'} is {_kind(obj)}, not an object")
+        self.method = method
+        self.obj = obj
+        self.where = where
+
+    def _path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def wrong(self, key: str, expected: str) -> UnexpectedAnswer:
+        return UnexpectedAnswer(self.method, f"{self._path(key)} is {_kind(self.obj.get(key))}, not {expected}")
+
+    def has(self, key: str) -> bool:
+        return self.obj.get(key) is not None
+
+    def _value(self, key: str, default: Any) -> tuple[Any, bool]:
+        """(value, present); raises for a required field that is absent or null."""
+        value = self.obj.get(key)
+        if value is None:
+            if default is _REQUIRED:
+                raise UnexpectedAnswer(self.method, f"{self._path(key)} is missing")
+            return default, False
+        return value, True
+
+    def text(self, key: str, default: Any = _REQUIRED) -> Any:
+        value, present = self._value(key, default)
+        if present and not isinstance(value, str):
+            raise self.wrong(key, "a string")
         return value
-    text = str(value)
-    return int(text[:-4]) if text.endswith("msat") else int(text)
+
+    def node_id(self, key: str, default: Any = _REQUIRED) -> Any:
+        value, present = self._value(key, default)
+        if present and not (isinstance(value, str) and _NODE_ID.match(value.lower())):
+            raise self.wrong(key, "a node id")
+        return value.lower() if present else value
+
+    def hex32(self, key: str, default: Any = _REQUIRED) -> Any:
+        value, present = self._value(key, default)
+        if present and not (isinstance(value, str) and _HEX32.match(value.lower())):
+            raise self.wrong(key, "64 hex digits")
+        return value.lower() if present else value
+
+    def scid(self, key: str, default: Any = _REQUIRED) -> Any:
+        value, present = self._value(key, default)
+        if present and not (isinstance(value, str) and _SCID.match(value)):
+            raise self.wrong(key, "a short_channel_id")
+        return value
+
+    def scid_dir(self, key: str, default: Any = _REQUIRED) -> Any:
+        value, present = self._value(key, default)
+        if present and not (isinstance(value, str) and _SCID_DIR.match(value)):
+            raise self.wrong(key, "a short_channel_id/direction")
+        return value
+
+    def whole(self, key: str, default: Any = _REQUIRED, *, minimum: int | None = 0) -> Any:
+        value, present = self._value(key, default)
+        if not present:
+            return value
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
+            raise self.wrong(key, "a whole number" if minimum is None else f"a whole number of at least {minimum}")
+        return value
+
+    def direction(self, key: str, default: Any = _REQUIRED) -> Any:
+        value = self.whole(key, default)
+        if value is not default and value not in (0, 1):
+            raise self.wrong(key, "0 or 1")
+        return value
+
+    def msat(self, key: str, default: Any = _REQUIRED) -> Any:
+        """An amount: an int (current nodes) or ``"123msat"`` (old ones)."""
+        value, present = self._value(key, default)
+        if not present:
+            return value
+        if isinstance(value, str) and _MSAT_TEXT.match(value):
+            return int(value.removesuffix("msat"))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.wrong(key, "an amount in msat")
+        return value
+
+    def flag(self, key: str, default: Any = _REQUIRED) -> Any:
+        value, present = self._value(key, default)
+        if present and not isinstance(value, bool):
+            raise self.wrong(key, "true or false")
+        return value
+
+    def choice(self, key: str, choices: Sequence[str], default: Any = _REQUIRED) -> Any:
+        value = self.text(key, default)
+        if value is not default and value not in choices:
+            raise self.wrong(key, " or ".join(choices))
+        return value
+
+    def child(self, key: str) -> _Answer | None:
+        """An optional member object (None when absent)."""
+        value, present = self._value(key, None)
+        return _Answer(self.method, value, self._path(key)) if present else None
+
+    def objects(self, key: str, *, required: bool = False) -> list[_Answer]:
+        """A list of objects (absent: empty, unless ``required``)."""
+        value, _ = self._value(key, _REQUIRED if required else [])
+        if not isinstance(value, list):
+            raise self.wrong(key, "a list")
+        return [_Answer(self.method, item, f"{self._path(key)}[{index}]") for index, item in enumerate(value)]
 
 
-def _msat_or_none(value: Any) -> int | None:
-    return None if value is None else _msat(value)
+def _error_from(method: str, answer: Mapping[str, Any]) -> NodeError:
+    """A JSON-RPC error object as a NodeError, whatever its shape: a ``code`` that is no whole number is kept
+    in the message (the console acts on numeric codes only), a ``data`` that is no object is dropped."""
+    code = answer.get("code")
+    message = answer.get("message")
+    text = printable(message) if isinstance(message, str) else ("" if message is None else repr(message))
+    if not text:
+        text = "lightningd gave no message"
+    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+        text = f"{text} (code {code!r})"
+        code = None
+    data = answer.get("data")
+    return NodeError(method, code, text, data if isinstance(data, dict) else None)
 
 
 @dataclass
@@ -403,6 +613,22 @@ class _Capabilities:
     getroutes: bool | None = None
     wait: bool | None = None
     """Whether ``wait`` answers for the sendpays subsystem (CLN 23.11+): the newest index in one call."""
+
+
+class _RpcLog:
+    """The logger handed to pyln-client. Its own default logs every call's payload and every answer at debug level
+    on the root logger, so ``lnconsole -v`` would write sendpay's payment_secret and bolt11 and waitsendpay's
+    preimage into the console's log. Only the method's name is logged, on this module's logger."""
+
+    def debug(self, message: str, *args: Any) -> None:
+        if message.startswith("Calling ") and args:
+            logging.getLogger(__name__).debug("lightningd call: %s", args[0])
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None  # pyln-client logs nothing else; if it ever does, not its payloads
+
+
+_RPC_LOG = _RpcLog()
 
 
 class PylnNode:
@@ -420,7 +646,7 @@ class PylnNode:
     def _rpc(self) -> LightningRpc:
         rpc = getattr(self._local, "rpc", None)
         if rpc is None:
-            rpc = LightningRpc(self._socket_path)
+            rpc = LightningRpc(self._socket_path, logger=_RPC_LOG)
             self._local.rpc = rpc
         return rpc
 
@@ -433,82 +659,90 @@ class PylnNode:
             answer = error.error if isinstance(error.error, dict) else {"message": str(error.error)}
             if answer.get("message") == "Connection to RPC server lost.":
                 raise NodeUnreachable(method, self._socket_path, "the connection closed mid-call") from error
-            raise NodeError(method, answer.get("code"), str(answer.get("message", "")), answer.get("data")) from error
+            raise _error_from(method, answer) from error
         except FileNotFoundError as error:
             raise NodeUnreachable(method, self._socket_path, "no such socket") from error
         except ConnectionRefusedError as error:
             raise NodeUnreachable(method, self._socket_path, "connection refused") from error
         except OSError as error:
             raise NodeUnreachable(method, self._socket_path, error.strerror or str(error)) from error
-        except ValueError as error:  # pyln-client's "Malformed response"
-            raise NodeError(method, None, f"malformed answer: {error}") from error
+        except (ValueError, TypeError, AttributeError) as error:  # pyln-client's "Malformed response"
+            raise UnexpectedAnswer(method, f"malformed response ({error})") from error
         if not isinstance(result, dict):
-            raise NodeError(method, None, f"malformed answer: expected an object, got {type(result).__name__}")
+            raise UnexpectedAnswer(method, f"the result is {_kind(result)}, not an object")
         return result
 
     # -- node and graph --------------------------------------------------------------------------------------
 
     def getinfo(self) -> NodeInfo:
-        info = self.call("getinfo")
+        info = _Answer("getinfo", self.call("getinfo"))
         return NodeInfo(
-            id=info["id"],
-            alias=info.get("alias", ""),
-            color=info.get("color", ""),
-            network=info.get("network", "bitcoin"),
-            blockheight=int(info.get("blockheight", 0)),
-            version=info.get("version", ""),
-            num_peers=int(info.get("num_peers", 0)),
-            num_active_channels=int(info.get("num_active_channels", 0)),
+            id=info.node_id("id"),
+            alias=printable(info.text("alias", "")),
+            color=info.text("color", ""),
+            network=info.text("network", "bitcoin"),
+            blockheight=info.whole("blockheight", 0),
+            version=info.text("version", ""),
+            num_peers=info.whole("num_peers", 0),
+            num_active_channels=info.whole("num_active_channels", 0),
         )
 
     def listpeerchannels(self, peer_id: str | None = None) -> list[PeerChannel]:
-        answer = self.call("listpeerchannels", {"id": peer_id})
+        answer = _Answer("listpeerchannels", self.call("listpeerchannels", {"id": peer_id}))
         return [
             PeerChannel(
-                peer_id=channel["peer_id"],
-                short_channel_id=channel.get("short_channel_id"),
-                direction=channel.get("direction"),
-                state=channel.get("state", ""),
-                peer_connected=bool(channel.get("peer_connected", False)),
-                spendable_msat=_msat(channel.get("spendable_msat", 0)),
-                receivable_msat=_msat(channel.get("receivable_msat", 0)),
-                total_msat=_msat(channel.get("total_msat", 0)),
-                to_us_msat=_msat(channel.get("to_us_msat", 0)),
-                private=bool(channel.get("private", False)),
+                peer_id=channel.node_id("peer_id"),
+                short_channel_id=channel.scid("short_channel_id", None),
+                direction=channel.direction("direction", None),
+                state=channel.text("state", ""),
+                peer_connected=channel.flag("peer_connected", False),
+                spendable_msat=channel.msat("spendable_msat", 0),
+                receivable_msat=channel.msat("receivable_msat", 0),
+                total_msat=channel.msat("total_msat", 0),
+                to_us_msat=channel.msat("to_us_msat", 0),
+                private=channel.flag("private", False),
                 **_local_policy(channel),
             )
-            for channel in answer.get("channels", [])
+            for channel in answer.objects("channels", required=True)
         ]
 
     def listchannels(
         self, short_channel_id: str | None = None, source: str | None = None, destination: str | None = None
     ) -> list[GossipChannel]:
-        answer = self.call(
-            "listchannels", {"short_channel_id": short_channel_id, "source": source, "destination": destination}
+        answer = _Answer(
+            "listchannels",
+            self.call(
+                "listchannels", {"short_channel_id": short_channel_id, "source": source, "destination": destination}
+            ),
         )
-        return [
-            GossipChannel(
-                short_channel_id=channel["short_channel_id"],
-                direction=int(channel["direction"]),
-                source=channel["source"],
-                destination=channel["destination"],
-                amount_msat=_msat(channel.get("amount_msat", 0)),
-                active=bool(channel.get("active", True)),
-                public=bool(channel.get("public", True)),
-                base_fee_msat=int(channel.get("base_fee_millisatoshi", 0)),
-                fee_ppm=int(channel.get("fee_per_millionth", 0)),
-                cltv_delta=int(channel.get("delay", 0)),
-                htlc_minimum_msat=_msat(channel.get("htlc_minimum_msat", 0)),
-                htlc_maximum_msat=_msat(channel.get("htlc_maximum_msat", channel.get("amount_msat", 0))),
+        channels = []
+        for channel in answer.objects("channels", required=True):
+            capacity = channel.msat("amount_msat", 0)
+            channels.append(
+                GossipChannel(
+                    short_channel_id=channel.scid("short_channel_id"),
+                    direction=channel.direction("direction"),
+                    source=channel.node_id("source"),
+                    destination=channel.node_id("destination"),
+                    amount_msat=capacity,
+                    active=channel.flag("active", True),
+                    public=channel.flag("public", True),
+                    base_fee_msat=channel.whole("base_fee_millisatoshi", 0),
+                    fee_ppm=channel.whole("fee_per_millionth", 0),
+                    cltv_delta=channel.whole("delay", 0),
+                    htlc_minimum_msat=channel.msat("htlc_minimum_msat", 0),
+                    htlc_maximum_msat=channel.msat("htlc_maximum_msat", capacity),
+                )
             )
-            for channel in answer.get("channels", [])
-        ]
+        return channels
 
     def listnodes(self, node_id: str | None = None) -> list[NodeSummary]:
-        answer = self.call("listnodes", {"id": node_id})
+        answer = _Answer("listnodes", self.call("listnodes", {"id": node_id}))
         return [
-            NodeSummary(node_id=node["nodeid"], alias=node.get("alias", ""), color=node.get("color", ""))
-            for node in answer.get("nodes", [])
+            NodeSummary(
+                node_id=node.node_id("nodeid"), alias=printable(node.text("alias", "")), color=node.text("color", "")
+            )
+            for node in answer.objects("nodes", required=True)
         ]
 
     def decode(self, bolt11: str) -> dict[str, Any]:
@@ -558,9 +792,10 @@ class PylnNode:
                 self.capabilities.getroutes = False
             raise
         self.capabilities.getroutes = True
+        found = _Answer("getroutes", answer)
         return FoundRoutes(
-            probability_ppm=int(answer.get("probability_ppm", 0)),
-            routes=tuple(_found_route(route) for route in answer.get("routes", [])),
+            probability_ppm=found.whole("probability_ppm", 0),
+            routes=tuple(_found_route(route) for route in found.objects("routes", required=True)),
         )
 
     def getroute(
@@ -591,13 +826,13 @@ class PylnNode:
         )
         return [
             SendpayHop(
-                id=hop["id"],
-                channel=hop["channel"],
-                direction=int(hop["direction"]),
-                amount_msat=_msat(hop["amount_msat"]),
-                delay=int(hop["delay"]),
+                id=hop.node_id("id"),
+                channel=hop.scid("channel"),
+                direction=hop.direction("direction"),
+                amount_msat=hop.msat("amount_msat"),
+                delay=hop.whole("delay"),
             )
-            for hop in answer.get("route", [])
+            for hop in _Answer("getroute", answer).objects("route", required=True)
         ]
 
     # -- askrene layers: where the console keeps the user's exclusions for getroutes ------------------------
@@ -609,7 +844,8 @@ class PylnNode:
         self.call("askrene-create-layer", {"layer": layer})
 
     def list_layer_names(self) -> list[str]:
-        return [layer["layer"] for layer in self.call("askrene-listlayers").get("layers", [])]
+        answer = _Answer("askrene-listlayers", self.call("askrene-listlayers"))
+        return [layer.text("layer") for layer in answer.objects("layers", required=True)]
 
     def remove_layer(self, layer: str) -> None:
         self.call("askrene-remove-layer", {"layer": layer})
@@ -649,7 +885,7 @@ class PylnNode:
                 "groupid": groupid,
             },
         )
-        return SendPayment.from_json(answer)
+        return SendPayment.from_json(answer, "sendpay")
 
     def waitsendpay(
         self, payment_hash: str, *, timeout: int | None = None, partid: int | None = None, groupid: int | None = None
@@ -658,20 +894,25 @@ class PylnNode:
         answer = self.call(
             "waitsendpay", {"payment_hash": payment_hash, "timeout": timeout, "partid": partid, "groupid": groupid}
         )
-        return SendPayment.from_json(answer)
+        return SendPayment.from_json(answer, "waitsendpay")
 
     def listsendpays(
         self, *, payment_hash: str | None = None, bolt11: str | None = None, status: str | None = None
     ) -> list[SendPayment]:
-        answer = self.call("listsendpays", {"payment_hash": payment_hash, "bolt11": bolt11, "status": status})
-        return [SendPayment.from_json(payment) for payment in answer.get("payments", [])]
+        params = {"payment_hash": payment_hash, "bolt11": bolt11, "status": status}
+        answer = _Answer("listsendpays", self.call("listsendpays", params))
+        return [
+            SendPayment.from_json(payment.obj, "listsendpays", payment.where)
+            for payment in answer.objects("payments", required=True)
+        ]
 
     def listsendpays_page(self, *, start: int, limit: int, status: str | None = None) -> Page:
         """Payments with ``created_index`` >= ``start``, oldest first, at most ``limit`` of them."""
-        answer = self.call(
-            "listsendpays", {"index": "created", "start": start, "limit": limit, "status": status}
+        answer = self.call("listsendpays", {"index": "created", "start": start, "limit": limit, "status": status})
+        payments = tuple(
+            SendPayment.from_json(payment.obj, "listsendpays", payment.where)
+            for payment in _Answer("listsendpays", answer).objects("payments", required=True)
         )
-        payments = tuple(SendPayment.from_json(payment) for payment in answer.get("payments", []))
         next_start = payments[-1].created_index + 1 if len(payments) == limit and payments else None
         return Page(payments, next_start)
 
@@ -742,39 +983,51 @@ def newest_created_index(node: NodeClient, *, hint: int = 0, within: int = 1) ->
     return low if within == 1 else high - 1
 
 
-def _local_policy(channel: dict[str, Any]) -> dict[str, Any]:
+def _local_policy(channel: _Answer) -> dict[str, Any]:
     """Our side's policy of one listpeerchannels entry: ``updates.local``, else the older top-level fields."""
-    local = (channel.get("updates") or {}).get("local") or {}
-    maximum = local.get("htlc_maximum_msat", channel.get("maximum_htlc_out_msat"))
-    delta = local.get("cltv_expiry_delta")
+    updates = channel.child("updates")
+    local = updates.child("local") if updates is not None else None
+
+    def source(new: str) -> _Answer:
+        return local if local is not None and local.has(new) else channel
+
     return {
-        "fee_base_msat": _msat(local.get("fee_base_msat", channel.get("fee_base_msat", 0))),
-        "fee_ppm": int(local.get("fee_proportional_millionths", channel.get("fee_proportional_millionths", 0))),
-        "cltv_delta": None if delta is None else int(delta),
-        "htlc_minimum_msat": _msat(local.get("htlc_minimum_msat", channel.get("minimum_htlc_out_msat", 0))),
-        "htlc_maximum_msat": _msat_or_none(maximum),
+        "fee_base_msat": source("fee_base_msat").msat("fee_base_msat", 0),
+        "fee_ppm": source("fee_proportional_millionths").whole("fee_proportional_millionths", 0),
+        "cltv_delta": local.whole("cltv_expiry_delta", None) if local is not None else None,
+        "htlc_minimum_msat": (
+            local.msat("htlc_minimum_msat")
+            if local is not None and local.has("htlc_minimum_msat")
+            else channel.msat("minimum_htlc_out_msat", 0)
+        ),
+        "htlc_maximum_msat": (
+            local.msat("htlc_maximum_msat")
+            if local is not None and local.has("htlc_maximum_msat")
+            else channel.msat("maximum_htlc_out_msat", None)
+        ),
     }
 
 
-def _found_route(route: dict[str, Any]) -> FoundRoute:
+def _found_route(route: _Answer) -> FoundRoute:
     return FoundRoute(
-        probability_ppm=int(route.get("probability_ppm", 0)),
-        amount_msat=_msat(route["amount_msat"]),
-        final_cltv=int(route.get("final_cltv", 0)),
-        path=tuple(_path_hop(hop) for hop in route.get("path", [])),
+        probability_ppm=route.whole("probability_ppm", 0),
+        amount_msat=route.msat("amount_msat"),
+        final_cltv=route.whole("final_cltv", 0),
+        path=tuple(_path_hop(hop) for hop in route.objects("path", required=True)),
     )
 
 
-def _path_hop(hop: dict[str, Any]) -> PathHop:
+def _path_hop(hop: _Answer) -> PathHop:
     """v26.06 names, or the older ``amount_msat``/``next_node_id``/``delay`` (into the hop) shape."""
+    node_out = hop.node_id("node_id_out") if hop.has("node_id_out") or not hop.has("next_node_id") else None
     return PathHop(
-        short_channel_id_dir=hop["short_channel_id_dir"],
-        node_id_in=hop.get("node_id_in", ""),
-        node_id_out=hop.get("node_id_out", hop.get("next_node_id", "")),
-        amount_in_msat=_msat(hop.get("amount_in_msat", hop.get("amount_msat", 0))),
-        amount_out_msat=_msat(hop.get("amount_out_msat", 0)),
-        cltv_in=int(hop.get("cltv_in", hop.get("delay", 0))),
-        cltv_out=int(hop.get("cltv_out", 0)),
+        short_channel_id_dir=hop.scid_dir("short_channel_id_dir"),
+        node_id_in=hop.node_id("node_id_in", ""),
+        node_id_out=node_out if node_out is not None else hop.node_id("next_node_id"),
+        amount_in_msat=hop.msat("amount_in_msat") if hop.has("amount_in_msat") else hop.msat("amount_msat", 0),
+        amount_out_msat=hop.msat("amount_out_msat", 0),
+        cltv_in=hop.whole("cltv_in") if hop.has("cltv_in") else hop.whole("delay", 0),
+        cltv_out=hop.whole("cltv_out", 0),
     )
 
 
@@ -794,7 +1047,9 @@ __all__ = [
     "RoutingFailure",
     "SendPayment",
     "SendpayHop",
+    "UnexpectedAnswer",
     "connect",
     "newest_created_index",
+    "printable",
     "rpc_socket_path",
 ]

@@ -51,6 +51,7 @@ from .node import (
     NodeUnreachable,
     RoutingFailure,
     SendPayment,
+    UnexpectedAnswer,
 )
 from .plan import PaymentPlan, PaymentTarget, PlanError, RouteSource
 from .routing import Route, RouteFinder, RouteNotFound
@@ -418,6 +419,12 @@ class PaymentSession:
         return self._groupid
 
     @property
+    def launched(self) -> bool:
+        """Whether this session has launched (or attached to) its payment: a second launch would be refused.
+        False again when a launch sent nothing because the node could not be asked."""
+        return self._launched
+
+    @property
     def events(self) -> list[PaymentEvent]:
         """Every event delivered so far, in order."""
         with self._lock:
@@ -641,6 +648,30 @@ class PaymentSession:
         self._settle()
         with self._lock:
             return self._view(new)
+
+    def propose_retry(
+        self,
+        partid: int,
+        *,
+        groupid: int | None = None,
+        route: Route | None = None,
+        maxfee_msat: int | None = None,
+        maxdelay: int | None = None,
+    ) -> Route:
+        """The route a retry of this part would take (``route``, an edited one, or a fresh one avoiding every
+        failure so far), found and checked but **not sent**: the console shows it for confirmation first, then
+        hands it to :meth:`retry_part`, which checks everything again against the node before sending.
+
+        Raises RetryRefused when a retry must not happen now (and says why).
+        """
+        with self._lock:
+            part = self._find_part(partid, groupid)
+            self._check_retryable(part)
+        amount = part.amount_msat
+        if route is None:
+            route = self._find_route(amount, maxfee_msat=maxfee_msat, maxdelay=maxdelay)
+        self._check_route(route, amount, maxfee_msat=maxfee_msat, maxdelay=maxdelay)
+        return route
 
     def retry_all(self, *, maxfee_msat: int | None = None, maxdelay: int | None = None) -> tuple[PartView, ...]:
         """Retry every failed part that may be retried (after an mpp_timeout: the whole payment, in a new group)."""
@@ -875,7 +906,8 @@ class PaymentSession:
                 partid=part.partid,
                 groupid=part.groupid,
             )
-        except NodeUnreachable as error:
+        except (NodeUnreachable, UnexpectedAnswer) as error:
+            # No answer, or one that could not be read: the node may have the part. It is asked, not told again.
             self._mark_unknown(part, error)
             return
         except NodeError as error:

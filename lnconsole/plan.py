@@ -228,6 +228,47 @@ class PaymentPlan:
         return PaymentPlan(self.target, parts)
 
 
+@dataclass(frozen=True)
+class RetryOffer:
+    """A failed part sent again on a new route, as the payer confirms it: the same payment (target), one part of
+    ``amount_msat``, the route found (or edited) for it. It answers the same questions as a :class:`PaymentPlan`
+    (amount, fees, worst-case delay, parts), so the confirmation shows either."""
+
+    target: PaymentTarget
+    failed_partid: int
+    groupid: int
+    route: Route
+
+    @property
+    def amount_msat(self) -> int:
+        """What this part delivers (the failed part's amount), not the whole payment's."""
+        return self.route.amount_msat
+
+    @property
+    def fee_msat(self) -> int:
+        return self.route.fee_msat
+
+    @property
+    def amount_sent_msat(self) -> int:
+        return self.route.amount_sent_msat
+
+    @property
+    def fee_ppm(self) -> int:
+        return fee_ppm(self.fee_msat, self.amount_msat)
+
+    @property
+    def total_delay(self) -> int:
+        return self.route.total_delay
+
+    @property
+    def part_count(self) -> int:
+        return 1
+
+    @property
+    def parts(self) -> tuple[PlannedPart, ...]:
+        return (PlannedPart(self.failed_partid, self.amount_msat, self.route),)
+
+
 def _check_multipart(target: PaymentTarget) -> None:
     if target.payment_secret is None:
         raise PlanError("This invoice has no payment secret, so it cannot be paid in several parts.")
@@ -492,6 +533,7 @@ __all__ = [
     "PaymentTarget",
     "PlanError",
     "PlannedPart",
+    "RetryOffer",
     "RouteSource",
     "check_amounts",
     "custom_split",

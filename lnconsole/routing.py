@@ -387,13 +387,19 @@ class RouteCheck:
     @property
     def messages(self) -> list[str]:
         """Every problem as a sentence, hops first (1-based as the user sees them)."""
-        return [f"hop {p.index + 1}: {p.reason}" for p in self.hop_problems] + [
-            p.reason for p in self.route_problems
-        ]
+        return [f"hop {p.index + 1}: {p.reason}" for p in self.hop_problems] + [p.reason for p in self.route_problems]
 
 
 def _name(policies: ChannelPolicies, node_id: str) -> str:
-    return policies.alias(node_id) or node_id[:16]
+    """The alias, or the start of the id. An alias is only a label: a node that refuses to look one up (an id
+    that is no public key, pasted in an imported route) gets no alias, and the check goes on."""
+    try:
+        alias = policies.alias(node_id)
+    except NodeUnreachable:
+        raise
+    except NodeError:
+        alias = ""
+    return alias or node_id[:16]
 
 
 def _usability(policy: ChannelPolicy, amount_msat: int, first: bool) -> list[tuple[str, str]]:
@@ -474,9 +480,7 @@ def check_route(
         directions = policies.channel(hop.short_channel_id)
         policy = next((p for p in directions if p.direction == hop.direction), None)
         if not directions:
-            hop_problems.append(
-                HopProblem(index, f"{hop.short_channel_id} is not a channel the node knows", "unknown")
-            )
+            hop_problems.append(HopProblem(index, f"{hop.short_channel_id} is not a channel the node knows", "unknown"))
             priced.append(None)
             continue
         ends = {p.source for p in directions} | {p.destination for p in directions}
@@ -784,8 +788,7 @@ class RouteFinder:
             )
         if query.maxdelay is not None and route.total_delay > query.maxdelay:
             raise RouteNotFound(
-                f"The route found needs a delay of {route.total_delay} blocks, more than maxdelay "
-                f"{query.maxdelay}.",
+                f"The route found needs a delay of {route.total_delay} blocks, more than maxdelay {query.maxdelay}.",
                 PAY_ROUTE_TOO_EXPENSIVE,
             )
         return route
@@ -1081,8 +1084,7 @@ class RouteEditor:
                 raise RouteEditError("The destination can't be excluded.")
             if node_id == start or node_id in behind:
                 raise RouteEditError(
-                    f"{self._name(node_id)} comes before hop {from_index + 1}: reroute from an earlier hop to "
-                    "avoid it."
+                    f"{self._name(node_id)} comes before hop {from_index + 1}: reroute from an earlier hop to avoid it."
                 )
         for channel in exclude_channels:
             scid = channel.strip().partition("/")[0]
@@ -1129,8 +1131,8 @@ def route_to_json(route: Route) -> str:
 
 
 _NODE_ID = re.compile(r"^0[23][0-9a-fA-F]{64}$")
-_SCID = re.compile(r"^[0-9]+x[0-9]+x[0-9]+$")
-_SCID_DIR = re.compile(r"^([0-9]+x[0-9]+x[0-9]+)/([01])$")
+_SCID = re.compile(r"^[0-9]{1,20}x[0-9]{1,20}x[0-9]{1,20}$")
+_SCID_DIR = re.compile(r"^([0-9]{1,20}x[0-9]{1,20}x[0-9]{1,20})/([01])$")
 _MSAT_TEXT = re.compile(r"^[0-9]{1,20}(msat)?$")
 """An amount as text: ASCII digits (``str.isdigit`` also takes ``²``, which ``int`` can't read), optionally
 ``msat``; more than 20 digits is past 21 million bitcoin anyway."""
@@ -1179,6 +1181,13 @@ def _parse_hop(number: int, entry: Any, before: str, policies: ChannelPolicies |
             raise RouteImportError(f"{where}: channel must be a short_channel_id like 103x1x0.")
     else:
         raise RouteImportError(f"{where}: channel is missing.")
+    block, tx, output = (int(part) for part in scid.split("x"))
+    if block >= 1 << 24 or tx >= 1 << 24 or output >= 1 << 16:
+        # lightningd refuses such a short_channel_id in every command: say so here, not after a node error.
+        raise RouteImportError(
+            f"{where}: {scid[:30]} is not a short_channel_id (block and transaction below 16777216, output "
+            "below 65536)."
+        )
     if direction is None and "direction" in entry:
         value = _whole(entry["direction"])
         if value not in (0, 1):
@@ -1225,9 +1234,7 @@ def route_from_json(text: str, source: str, policies: ChannelPolicies | None = N
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise RouteImportError(
-            f"That is not JSON: {error.msg} (line {error.lineno}, column {error.colno})."
-        ) from error
+        raise RouteImportError(f"That is not JSON: {error.msg} (line {error.lineno}, column {error.colno}).") from error
     except (TypeError, ValueError) as error:
         raise RouteImportError(f"That is not JSON: {error}.") from error
     except RecursionError as error:

@@ -76,6 +76,7 @@ SHOTS: tuple[tuple[str, str], ...] = (
     ("split", "big-merchant's 2,000,000 sat, which no single route carries, split by the liquidity plan"),
     ("confirm", "the confirmation: a large payment is sent only once its amount is typed back"),
     ("attempts", "a part failed at gateway (its channel was drained): the failure panel and the keys to act"),
+    ("retry_confirm", "the failed part's retry, confirmed like any payment: its amount, new route and fees"),
     ("attempts_paid", "the failed part retried around the channel, and the payment paid with its preimage"),
     ("history", "listsendpays grouped by payment, newest first: two paid, one given up"),
     ("history_detail", "one payment from the history: its parts, and why the failed one failed"),
@@ -331,9 +332,17 @@ async def until_paid(pilot: Pilot[Any]) -> AttemptsScreen:
     return screen
 
 
-async def retry_until_paid(pilot: Pilot[Any]) -> AttemptsScreen:
-    """Retry the failed part around its failing channel (r) and wait for the payment to complete."""
+async def ask_retry(pilot: Pilot[Any]) -> ConfirmDialog:
+    """Retry the failed part around its failing channel (r): the confirmation of the part's new route."""
+    app = lnapp(pilot)
     await pilot.press("r")
+    await wait_for(pilot, lambda: showing(app, ConfirmDialog), "the retry's confirmation")
+    return screen_of(pilot, ConfirmDialog)
+
+
+async def retry_until_paid(pilot: Pilot[Any]) -> AttemptsScreen:
+    """Send the confirmed retry (y) and wait for the payment to complete."""
+    await pilot.press("y")
     return await until_paid(pilot)
 
 
@@ -429,6 +438,8 @@ async def split_chapter(pilot: Pilot[Any], demo: PinnedDemo, picture: Picture) -
     await send(pilot)
     await until_failure(pilot, held=split.plan.part_count - 1)
     await picture("attempts")
+    await ask_retry(pilot)
+    await picture("retry_confirm")
     await retry_until_paid(pilot)
     await picture("attempts_paid")
 

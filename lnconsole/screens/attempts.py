@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from ..amounts import fee_ppm, format_sat
@@ -39,11 +39,13 @@ from ..payment import (
     PaymentFailed,
     PaymentSession,
 )
-from ..plan import PaymentPlan, PaymentTarget, PlanError
+from ..plan import PaymentPlan, PaymentTarget, PlanError, RetryOffer
 from ..routing import Route
 from ..widgets.attempts_table import TERMINAL, AttemptsTable, PartKey, PartState, elapsed_text
 from ..widgets.failure_panel import FailurePanel
+from ..widgets.footer import QuietFooter
 from ..widgets.header import NodeHeader
+from .base import ConsoleScreen
 
 if TYPE_CHECKING:
     from ..app import LnConsoleApp
@@ -51,23 +53,53 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class AttemptsScreen(Screen[None]):
+class AttemptsScreen(ConsoleScreen[None]):
     """One row per part, live; a failed part's explanation and retry keys; the preimage once paid."""
 
     CSS_PATH = "attempts.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "retry", "Retry", id="attempts.retry",
-                tooltip="Send the failed part's amount again on a route around the failing channel"),
-        Binding("e", "edit_retry", "Edit & retry", id="attempts.edit_retry",
-                tooltip="Edit the failed part's route in the route editor, then send it on that route"),
-        Binding("g", "give_up", "Give up", id="attempts.give_up",
-                tooltip="Send nothing more for the failed part (parts in flight can't be cancelled)"),
-        Binding("c", "copy_preimage", "Copy preimage", id="attempts.copy_preimage",
-                tooltip="Copy the preimage, the proof of payment, to the clipboard (OSC 52)"),
-        Binding("h", "copy_hash", "Copy hash", id="attempts.copy_hash",
-                tooltip="Copy the payment hash to the clipboard (OSC 52)"),
-        Binding("escape", "back", "Back", id="attempts.back",
-                tooltip="Leave this view; the payment goes on on the node and F4 brings it back"),
+        Binding(
+            "r",
+            "retry",
+            "Retry",
+            id="attempts.retry",
+            tooltip="Send the failed part's amount again on a route around the failing channel",
+        ),
+        Binding(
+            "e",
+            "edit_retry",
+            "Edit & retry",
+            id="attempts.edit_retry",
+            tooltip="Edit the failed part's route in the route editor, then send it on that route",
+        ),
+        Binding(
+            "g",
+            "give_up",
+            "Give up",
+            id="attempts.give_up",
+            tooltip="Send nothing more for the failed part (parts in flight can't be cancelled)",
+        ),
+        Binding(
+            "c",
+            "copy_preimage",
+            "Copy preimage",
+            id="attempts.copy_preimage",
+            tooltip="Copy the preimage, the proof of payment, to the clipboard (OSC 52)",
+        ),
+        Binding(
+            "h",
+            "copy_hash",
+            "Copy hash",
+            id="attempts.copy_hash",
+            tooltip="Copy the payment hash to the clipboard (OSC 52)",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="attempts.back",
+            tooltip="Leave this view; the payment goes on on the node and F4 brings it back",
+        ),
     ]
 
     PENDING_REDRAW_S: ClassVar[float] = 1.0
@@ -87,6 +119,14 @@ class AttemptsScreen(Screen[None]):
             super().__init__()
             self.key = key
             self.refused = refused
+
+    class RetryReady(Message):
+        """The route a retry would take, found and checked but not sent: it goes to the confirmation first."""
+
+        def __init__(self, key: PartKey, offer: RetryOffer) -> None:
+            super().__init__()
+            self.key = key
+            self.offer = offer
 
     class InvoiceLoaded(Message):
         """The invoice, read again from the payment's bolt11, for the route editor."""
@@ -130,6 +170,8 @@ class AttemptsScreen(Screen[None]):
         self._shown_several = False
         self._key_states: tuple[bool | None, ...] | None = None
         """What check_action said for the keys that come and go, when the footer was last refreshed."""
+        self._texts: dict[Static, Text] = {}
+        """What the title and outcome views show (see _show_text)."""
 
     # -- what the app uses -------------------------------------------------------------------------------------
 
@@ -189,7 +231,7 @@ class AttemptsScreen(Screen[None]):
             yield AttemptsTable(self.expected_s, clock=self._lnapp.monotonic, id="attempts-table")
             yield Static(id="attempts-outcome")
             yield FailurePanel(id="attempts-failure")
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         self._replayed_events = self.session.events
@@ -309,7 +351,7 @@ class AttemptsScreen(Screen[None]):
         else:
             table.show_part(self._parts[changed], several_groups=several)
         self._shown_several = several
-        self.query_one("#attempts-title", Static).update(self._title())
+        self._show_text(self.query_one("#attempts-title", Static), self._title())
         if changed is not None and self._parts[changed].status == "failed":
             self._select_failure(changed)
         self._render_banner()
@@ -367,16 +409,16 @@ class AttemptsScreen(Screen[None]):
         outcome = self._outcome
         if self._launch_error and not self._parts:
             view.set_classes("-failed")
-            view.update(Text.assemble(("✗ Not sent: ", "bold"), self._launch_error))
+            self._show_text(view, Text.assemble(("✗ Not sent: ", "bold"), self._launch_error))
             return
         if isinstance(outcome, PaymentComplete):
             view.set_classes("-complete")
-            view.update(self._completion_text(outcome))
+            self._show_text(view, self._completion_text(outcome))
             return
         if isinstance(outcome, PaymentFailed):
             view.set_classes("-failed")
             heading = "✗ The payment failed: " if outcome.final else "✗ Not complete: "
-            view.update(Text.assemble((heading, "bold"), outcome.reason))
+            self._show_text(view, Text.assemble((heading, "bold"), outcome.reason))
             return
         view.set_classes("-live")
         states = list(self._parts.values())
@@ -392,7 +434,23 @@ class AttemptsScreen(Screen[None]):
         if self._back_note:
             text.append(f"\n{self._back_note}", style="green")
         text.append("\nLeaving this view or the app doesn't stop the payment: F4 brings it back.", style="dim")
-        view.update(text)
+        self._show_text(view, text)
+
+    def _show_text(self, view: Static, text: Text) -> None:
+        """Show ``text`` in ``view``: not at all when it is what the view shows, and without laying the screen out
+        again when it can't change the view's height (as many lines, none longer than the view is wide). Each
+        event of a payment changes a count here, and a layout of the whole screen costs a frame (issue 5)."""
+        shown = self._texts.get(view)
+        if shown is not None and (shown.plain, shown.style, shown.spans) == (text.plain, text.style, text.spans):
+            return
+        self._texts[view] = text
+        lines = text.plain.split("\n")
+        same_height = (
+            shown is not None
+            and len(lines) == len(shown.plain.split("\n"))
+            and 0 < max(cell_len(line) for line in lines) <= view.content_size.width
+        )
+        view.update(text, layout=not same_height)
 
     def _completion_text(self, done: PaymentComplete) -> Text:
         ppm = fee_ppm(done.fee_msat, done.amount_msat)
@@ -469,7 +527,7 @@ class AttemptsScreen(Screen[None]):
             return
         state.retrying = True
         self._refresh_view(state.key)
-        self._send_retry(state.key, None)
+        self._propose_retry(state.key, None)
 
     def action_edit_retry(self) -> None:
         state = self._selected()
@@ -517,7 +575,42 @@ class AttemptsScreen(Screen[None]):
     # -- retrying (never exclusive: cancelling the worker must not cancel a retry) ----------------------------
 
     @work(thread=True, exit_on_error=False, group="retry")
-    def _send_retry(self, key: PartKey, route: Route | None) -> None:
+    def _propose_retry(self, key: PartKey, route: Route | None) -> None:
+        """Find (or check the edited) route for the retry; nothing is sent before the payer confirms it."""
+        app = self._lnapp
+        maxfee = app.settings.maxfee_for(self.session.target.amount_msat)
+        try:
+            found = self.session.propose_retry(
+                key[1], groupid=key[0], route=route, maxfee_msat=maxfee, maxdelay=app.settings.maxdelay
+            )
+        except PaymentError as error:
+            self.post_message(self.RetryDone(key, error.message))
+            return
+        except NodeError:
+            self.post_message(self.RetryDone(key, "the node did not answer; see the notification"))
+            raise
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.RetryReady(key, RetryOffer(self.session.target, key[1], key[0], found)))
+
+    @on(RetryReady)
+    def _retry_ready(self, message: RetryReady) -> None:
+        """The retry is money sent: the same confirmation as a payment, with the part, its new route and fees."""
+        from .confirm import ConfirmDialog
+
+        def answered(send: bool | None) -> None:
+            state = self._parts.get(message.key)
+            if state is None:
+                return
+            if send and state.retried_by is None and not state.given_up:  # the engine checks all again
+                self._send_retry(message.key, message.offer.route)
+                return
+            state.retrying = False
+            self._refresh_view(message.key)
+
+        self.app.push_screen(ConfirmDialog(message.offer, self.invoice, self._lnapp.settings), answered)
+
+    @work(thread=True, exit_on_error=False, group="retry")
+    def _send_retry(self, key: PartKey, route: Route) -> None:
         app = self._lnapp
         maxfee = app.settings.maxfee_for(self.session.target.amount_msat)
         refused = ""
@@ -589,7 +682,7 @@ class AttemptsScreen(Screen[None]):
                 return
             current.retrying = True
             self._refresh_view(key)
-            self._send_retry(key, route)
+            self._propose_retry(key, route)
 
         screen = RouteScreen(self.invoice, state.route, part=state.partid, amount_msat=state.amount_msat)
         self.app.push_screen(screen, edited)

@@ -9,6 +9,8 @@ The rule (issue 4, "Enter alone does not confirm by accident"):
   ``y`` stay off until it matches, and Enter in that field sends only when it does.
 - An invoice that has expired can't be sent at all.
 - The dialog answers once: a second ``y`` or a double click is ignored, so one PayRequested launches once.
+- A failed part's retry is money sent too: it is confirmed the same way, showing the part, its new route and
+  its fees (a :class:`~lnconsole.plan.RetryOffer` instead of a plan).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from ..amounts import AmountError, format_sat, parse_amount
-from ..invoice import PayableInvoice
-from ..plan import PaymentPlan
+from ..invoice import PayableInvoice, expiry_against_delay
+from ..plan import PaymentPlan, RetryOffer
 
 if TYPE_CHECKING:
     from ..app import Settings
@@ -54,7 +56,10 @@ def delay_text(blocks: int) -> str:
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    """Destination, amount, fees, worst-case delay, parts and the invoice's time left; Cancel focused first."""
+    """Destination, amount, fees, worst-case delay, parts and the invoice's time left; Cancel focused first.
+
+    ``plan`` is the payment to launch, or a :class:`RetryOffer`: one failed part to send again on a new route.
+    """
 
     CSS_PATH = "confirm.tcss"
     AUTO_FOCUS = "#confirm-cancel"
@@ -64,7 +69,7 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", id="confirm.cancel", tooltip="Send nothing"),
     ]
 
-    def __init__(self, plan: PaymentPlan, invoice: PayableInvoice | None, settings: Settings) -> None:
+    def __init__(self, plan: PaymentPlan | RetryOffer, invoice: PayableInvoice | None, settings: Settings) -> None:
         super().__init__()
         self.plan = plan
         self.invoice = invoice
@@ -104,12 +109,19 @@ class ConfirmDialog(ModalScreen[bool]):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
-        grid.add_row("Amount", Text(format_sat(plan.amount_msat), style="bold"))
+        if isinstance(plan, RetryOffer):
+            grid.add_row("Retry", f"part {plan.failed_partid} (group {plan.groupid}) failed; its amount goes again")
+            grid.add_row("Amount", Text(format_sat(plan.amount_msat), style="bold"))
+            grid.add_row("Of the payment", format_sat(plan.target.amount_msat))
+            grid.add_row("New route", " → ".join(hop.alias or hop.node_id[:10] for hop in plan.route.hops))
+        else:
+            grid.add_row("Amount", Text(format_sat(plan.amount_msat), style="bold"))
         grid.add_row(
             "Fees", f"{plan.fee_msat:,} msat ({plan.fee_ppm:,} ppm) · total sent {format_sat(plan.amount_sent_msat)}"
         )
         grid.add_row("Worst-case delay", delay_text(plan.total_delay))
-        grid.add_row("Parts", str(plan.part_count))
+        if not isinstance(plan, RetryOffer):
+            grid.add_row("Parts", str(plan.part_count))
         left = self.seconds_left
         if left is not None:
             grid.add_row(
@@ -118,7 +130,16 @@ class ConfirmDialog(ModalScreen[bool]):
                 if left <= 0
                 else f"in {duration_text(left)}",
             )
+        if self.invoice is not None and left is not None and left > 0:
+            _, warnings = expiry_against_delay(self.invoice.invoice, plan.total_delay, int(self._clock()))
+            for warning in warnings:
+                grid.add_row(Text("Warning", style="bold yellow"), Text(warning[0].upper() + warning[1:] + "."))
         return grid
+
+    def title_text(self) -> str:
+        if isinstance(self.plan, RetryOffer):
+            return f"Retry part {self.plan.failed_partid} of this payment?"
+        return "Send this payment?"
 
     def destination(self) -> Text:
         """Who gets the money: the alias, and the whole node id on a line of its own (it is 66 characters)."""
@@ -155,7 +176,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static("Send this payment?", id="confirm-title")
+            yield Static(self.title_text(), id="confirm-title")
             yield Static(self.destination(), id="confirm-destination")
             yield Static(self.facts(), id="confirm-facts")
             yield Static(self._rule_text(), id="confirm-rule")

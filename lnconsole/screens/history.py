@@ -25,13 +25,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..node import NodeError, NodeUnreachable, SendPayment, newest_created_index
 from ..widgets.header import NodeHeader
 from ..widgets.history_table import STATUSES, HistoryTable, PaymentGroup, ago, group_key
+from .base import ConsoleScreen
 
 PAGE_SIZE = 200
 """Parts read per ``listsendpays`` call: a few screens of rows, about 100 KB of JSON (each part has its bolt11)."""
@@ -151,7 +151,7 @@ def matches(group: PaymentGroup, status: str) -> bool:
     return status == "all" or group.status == status
 
 
-class HistoryScreen(Screen[None]):
+class HistoryScreen(ConsoleScreen[None]):
     """Earlier payments, newest first, read page by page; Enter opens one."""
 
     CSS_PATH = "history.tcss"
@@ -409,7 +409,8 @@ class HistoryScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _worker_ended(self, event: Worker.StateChanged) -> None:
-        """A read that failed ends the reading and says so under the table (the app's one handler notifies)."""
+        """A read that failed ends the reading and says so under the table (ConsoleScreen hands the error to the
+        app, which notifies it)."""
         if event.worker.group != "history" or event.state != WorkerState.ERROR:
             return
         self._loading = False

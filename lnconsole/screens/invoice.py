@@ -18,18 +18,20 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..amounts import AmountError, format_sat, parse_amount
 from ..invoice import Invoice, InvoiceError, PayableInvoice, clean_invoice_text, load_invoice
 from ..node import NodeClient, NodeError, NodeUnreachable
+from ..widgets.footer import QuietFooter
 from ..widgets.header import NodeHeader
 from ..widgets.invoice_details import InvoiceDetails
 from ..widgets.qr import QrPanel, invoice_qr_payload
+from .base import ConsoleScreen
 from .messages import InvoiceChosen
 
 if TYPE_CHECKING:
@@ -88,7 +90,7 @@ class DemoInvoicePicker(ModalScreen[str | None]):
                 classes="muted",
             )
             yield OptionList(*self._options(), id="demo-payees")
-        yield Footer()
+        yield QuietFooter()
 
     def _options(self) -> list[Option]:
         options = []
@@ -115,7 +117,7 @@ class DemoInvoicePicker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class InvoiceScreen(Screen[None]):
+class InvoiceScreen(ConsoleScreen[None]):
     """Paste an invoice, read it as a payer, give an amount if it has none, and go on to find a route."""
 
     CSS_PATH = "invoice.tcss"
@@ -198,11 +200,13 @@ class InvoiceScreen(Screen[None]):
             self.reason = reason
 
     class Unreachable(Message, bubble=False):
-        """The node could not be asked, so the invoice could not be checked."""
+        """The node could not be asked (or its answer could not be used), so the invoice could not be checked."""
 
-        def __init__(self, reason: str) -> None:
+        def __init__(self, reason: str, *, answered: bool = False) -> None:
             super().__init__()
             self.reason = reason
+            self.answered = answered
+            """The node answered, with an error or an answer the console could not use (it is not gone)."""
 
     class DemoInvoiceIssued(Message, bubble=False):
         """A simulated payee issued an invoice (``dev-sim-invoice``)."""
@@ -253,7 +257,7 @@ class InvoiceScreen(Screen[None]):
                 yield Static(id="invoice-warnings", classes="warning")
                 yield InvoiceDetails(id="invoice-details")
             yield QrPanel(id="invoice-qr", caption="Scan to pay from a phone wallet")
-        yield Footer()
+        yield QuietFooter()
 
     # -- typed accessors -----------------------------------------------------------------------------------
 
@@ -351,6 +355,9 @@ class InvoiceScreen(Screen[None]):
             result = self.Refused(error.reason)
         except NodeUnreachable as error:
             result = self.Unreachable(error.message)
+        except NodeError as error:  # an error or an unexpected answer to getinfo/decode: shown in place
+            code = f" (code {error.code})" if error.code is not None else ""
+            result = self.Unreachable(f"{error.method}: {error.message}{code}", answered=True)
         if not worker.is_cancelled:
             self.post_message(result)
 
@@ -463,6 +470,12 @@ class InvoiceScreen(Screen[None]):
 
     @on(Unreachable)
     def _unreachable_node(self, message: Unreachable) -> None:
+        if message.answered:
+            self._show_refusal(
+                "The node's answer could not be used, so the invoice was not checked "
+                f"({message.reason}). Press Enter in the invoice field to try again."
+            )
+            return
         self._show_refusal(
             "The node cannot be reached, so the invoice was not checked "
             f"({message.reason}). Press Enter in the invoice field to try again once it is back."
@@ -470,11 +483,18 @@ class InvoiceScreen(Screen[None]):
         self.lnapp.refresh_status()  # the header shows its banner until the node answers again
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A check that failed unexpectedly (the app notifies the error) must not leave "Checking…" behind."""
+        """A check that failed unexpectedly must not leave "Checking…" behind: the error is said here
+        (ConsoleScreen hands it to the app, which notifies it)."""
         if event.worker.group in ("invoice", "demo-invoice") and event.state == WorkerState.ERROR:
             self.checking = False
             self._route_when_checked = False
-            _say(self.status_line, "The check failed (see the notification). Press Enter to try again.")
+            error = event.worker.error
+            if isinstance(error, NodeError):
+                code = f" (code {error.code})" if error.code is not None else ""
+                what = f"{error.method}: {error.message}{code}"
+            else:
+                what = f"{type(error).__name__}: {error}"
+            _say(self.status_line, f"The check failed ({what}). Press Enter to try again.")
             self.status_line.set_classes("problem")
 
     def _show_verdict(self) -> None:

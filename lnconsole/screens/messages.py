@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from ..invoice import PayableInvoice
-from ..plan import PaymentPlan
+if TYPE_CHECKING:  # annotations only: the first screen needs no plan, nor routing (issue 5: start-up)
+    from ..invoice import PayableInvoice
+    from ..plan import PaymentPlan
 
 
 class PayRequested(Message):

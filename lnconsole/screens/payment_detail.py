@@ -23,7 +23,6 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
@@ -39,6 +38,7 @@ from ..node import (
 )
 from ..widgets.header import NodeHeader
 from ..widgets.history_table import PaymentGroup, ago, sat_figure, short_node
+from .base import ConsoleScreen
 from .history import node_memory
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def attach_and_show(app: App[Any], payment_hash: str) -> None:
     session.attach()
 
 
-class PaymentDetailScreen(Screen[None]):
+class PaymentDetailScreen(ConsoleScreen[None]):
     """The parts of one payment attempt (payment_hash, groupid), with the failure of the highlighted part."""
 
     CSS_PATH = "payment_detail.tcss"

@@ -23,13 +23,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..amounts import format_sat
 from ..graph import ChannelPolicies
-from ..invoice import PayableInvoice
+from ..invoice import PayableInvoice, expiry_against_delay
+from ..node import NodeError, NodeUnreachable, UnexpectedAnswer
 from ..plan import PaymentTarget, PlanError, single
 from ..routing import (
     ChannelChoice,
@@ -41,8 +41,10 @@ from ..routing import (
     RouteFinder,
     RouteNotFound,
 )
+from ..widgets.footer import QuietFooter
 from ..widgets.header import NodeHeader
 from ..widgets.route_table import RouteTable, RouteView
+from .base import ConsoleScreen
 from .messages import PayRequested
 from .route_dialogs import (
     ChannelChoiceDialog,
@@ -72,7 +74,7 @@ class _Tools:
     editor: RouteEditor
 
 
-class RouteScreen(Screen[Route | None]):
+class RouteScreen(ConsoleScreen[Route | None]):
     """One route to the payee as a table of hops, with the finder's options and hop-by-hop editing."""
 
     CSS_PATH = "route.tcss"
@@ -86,7 +88,7 @@ class RouteScreen(Screen[Route | None]):
             "Use this route",
             id="route.use",
             priority=True,
-            tooltip="Give this route back to the split plan",
+            tooltip="Hand this route back to the part being planned or retried (a retry is confirmed first)",
         ),
         Binding("w", "swap", "Swap channel", id="route.swap", tooltip="Another channel between the hop's two nodes"),
         Binding("i", "insert", "Insert hop", id="route.insert", tooltip="Put a node between the hop's two nodes"),
@@ -127,10 +129,12 @@ class RouteScreen(Screen[Route | None]):
     class RouteFailed(Message):
         """No route, or an edit that could not be made: the route stays as it was."""
 
-        def __init__(self, title: str, message: str) -> None:
+        def __init__(self, title: str, message: str, *, may_split: bool = True) -> None:
             super().__init__()
             self.title = title
             self.message = message
+            self.may_split = may_split
+            """Whether splitting may help (not when the node's answer could not be read)."""
 
     class ToolsReady(Message):
         """The node told us who we are and which route finder it has."""
@@ -205,7 +209,7 @@ class RouteScreen(Screen[Route | None]):
         yield Static(id="route-title")
         yield RouteTable(id="route-table")
         yield Static(id="route-status")
-        yield Footer()
+        yield QuietFooter()
 
     # -- typed accessors -------------------------------------------------------------------------------------
 
@@ -329,7 +333,8 @@ class RouteScreen(Screen[Route | None]):
                 route_hints=self.invoice.invoice.route_hints,
             )
         except RouteNotFound as error:
-            self._post(self.RouteFailed("No route", error.reason))
+            odd = isinstance(error.__cause__, UnexpectedAnswer)
+            self._post(self.RouteFailed("No route", error.reason, may_split=not odd))
             return
         route = routes[0]
         self._post(
@@ -356,7 +361,7 @@ class RouteScreen(Screen[Route | None]):
             tools.policies.invalidate()
         if any(not hop.alias for hop in route.hops):
             route = Route(
-                tuple(replace(hop, alias=hop.alias or tools.policies.alias(hop.node_id)) for hop in route.hops),
+                tuple(replace(hop, alias=hop.alias or _alias(tools.policies, hop.node_id)) for hop in route.hops),
                 route.source,
             )
         self._post(
@@ -378,7 +383,8 @@ class RouteScreen(Screen[Route | None]):
         """Peers of both the hop's start and its end: the nodes that could go between them.
 
         Two lookups whatever the number of candidates (``listchannels source=`` the start and
-        ``destination=`` the end), plus one cached alias each: never a lookup per candidate's channels.
+        ``destination=`` the end), plus one cached alias each (looked up in parallel): never a lookup per
+        candidate's channels.
         """
         policies = self._tools().policies
         before, after = route.node_before(index), route.hops[index].node_id
@@ -387,10 +393,11 @@ class RouteScreen(Screen[Route | None]):
         on_route = set(route.nodes)
         common = sorted({p.destination for p in leaving_before} & {p.source for p in arriving_after} - on_route)
         candidates = []
+        names = policies.aliases.look_up(common[:MAX_INSERT_CANDIDATES])  # in parallel (issue 5)
         for node_id in common[:MAX_INSERT_CANDIDATES]:
             channels_in = tuple(p for p in leaving_before if p.destination == node_id)
             channels_out = tuple(p for p in arriving_after if p.source == node_id)
-            candidates.append(InsertCandidate(node_id, policies.alias(node_id), channels_in, channels_out))
+            candidates.append(InsertCandidate(node_id, names[node_id], channels_in, channels_out))
         candidates.sort(key=lambda c: (not c.alias, c.name.casefold()))
         self._post(self.CandidatesFound(route, index, candidates))
 
@@ -398,13 +405,16 @@ class RouteScreen(Screen[Route | None]):
 
     @on(Worker.StateChanged)
     def _worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The app notifies a failed worker's error; here the status line stops saying we are still busy."""
+        """A failed worker's error, said here in place (ConsoleScreen hands it to the app, which notifies it);
+        and the status line stops saying we are still busy."""
         if event.worker.group != "route" or event.state not in (WorkerState.ERROR, WorkerState.CANCELLED):
             return
         self._done()
         if event.state == WorkerState.ERROR:
+            error = event.worker.error
             kept = " The route is unchanged." if self.route is not None else ""
-            self._say(f"The node did not answer as expected (see the notification).{kept}", "problem")
+            lead = "The node did not answer as expected" if isinstance(error, NodeError) else "That failed"
+            self._say(f"{lead} ({failure_text(error)}).{kept}", "problem")
 
     @on(ToolsReady)
     def _tools_ready(self, message: ToolsReady) -> None:
@@ -423,7 +433,15 @@ class RouteScreen(Screen[Route | None]):
         self._show_title()
         check = message.view.check
         if check.ok:
-            self._say(f"{message.description[:1].upper()}{message.description[1:]}: the route checks out.", "ok")
+            _, warnings = self._expiry(check.route)
+            if warnings:  # paying is still allowed: the payer decides (see expiry_against_delay)
+                self._say(
+                    f"{message.description[:1].upper()}{message.description[1:]}: the route checks out, but "
+                    f"{warnings[0]}.",
+                    "muted",
+                )
+            else:
+                self._say(f"{message.description[:1].upper()}{message.description[1:]}: the route checks out.", "ok")
         else:
             count = len(check.hop_problems) + len(check.route_problems)
             self._say(
@@ -438,11 +456,12 @@ class RouteScreen(Screen[Route | None]):
         self._done()
         if self.route is not None:
             after = " The route is unchanged."
-        elif self.part is None:
+        elif self.part is None and message.may_split:
             after = " No single path may carry it: press s to split the payment into parts."
         else:
             after = ""
-        self._say(f"{message.title}: {message.message}{after}", "problem")
+        stop = "" if message.message.endswith((".", "!", "?")) else "."
+        self._say(f"{message.title}: {message.message}{stop}{after}", "problem")
         self.notify(message.message, title=message.title, severity="warning")
 
     @on(ChoicesFound)
@@ -623,12 +642,21 @@ class RouteScreen(Screen[Route | None]):
 
         self.app.push_screen(ImportRouteDialog(our_id), chosen)
 
+    def _expiry(self, route: Route) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The invoice's expiry against this route's worst-case delay, by the app's clock."""
+        clock = getattr(self.app, "clock", None)
+        now = int(clock()) if callable(clock) else self.invoice.checked_at
+        return expiry_against_delay(self.invoice.invoice, route.total_delay, now)
+
     def _refusal(self) -> str | None:
         """Why the route can't be paid or used as it is, or None."""
         if self.route is None or self.check is None:
             return "There is no route yet."
         if not self.check.ok:
             return "The route has problems: " + "; ".join(self.check.messages) + "."
+        expired, _ = self._expiry(self.route)
+        if expired:
+            return expired[0][:1].upper() + expired[0][1:] + "."
         return None
 
     def action_pay(self) -> None:
@@ -669,4 +697,23 @@ class RouteScreen(Screen[Route | None]):
         self.dismiss(None)
 
 
-__all__ = ["RouteScreen"]
+def failure_text(error: BaseException | None) -> str:
+    """A worker's error in a line: the node's words and code, or the exception's."""
+    if isinstance(error, NodeError):
+        code = f" (code {error.code})" if error.code is not None else ""
+        return f"{error.method}: {error.message}{code}"
+    return f"{type(error).__name__}: {error}" if error is not None else "no error given"
+
+
+def _alias(policies: ChannelPolicies, node_id: str) -> str:
+    """A hop's alias for the table; '' when the node won't look it up (an imported id that is no public key:
+    the check then says what is wrong with the hop)."""
+    try:
+        return policies.alias(node_id)
+    except NodeUnreachable:
+        raise
+    except NodeError:
+        return ""
+
+
+__all__ = ["RouteScreen", "failure_text"]

@@ -195,11 +195,16 @@ class InsertHopDialog(_RouteDialog):
         Binding("ctrl+s", "insert", "Insert", id="route.insert.apply", tooltip="Insert the node into the route"),
     ]
 
+    AUTOMATIC = "cheapest (automatic)"
+
     def __init__(self, before: str, after: str, candidates: Sequence[InsertCandidate]) -> None:
         super().__init__()
         self.before = before
         self.after = after
         self.candidates = list(candidates)
+        self._channel_selects: tuple[Select[str], Select[str]] | None = None
+        """The two channel choosers, made when a node is first named: until then both channels are the cheapest,
+        and the dialog opens without them (two Selects cost as much to mount as the rest: issue 5)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="route-dialog"):
@@ -223,9 +228,9 @@ class InsertHopDialog(_RouteDialog):
                     f"No node the console knows has channels to both {self.before} and {self.after}.", classes="muted"
                 )
             yield Label(f"Channel from {self.before}:", classes="muted")
-            yield Select[str]([], prompt="cheapest (automatic)", id="insert-channel-in", compact=True)
+            yield Static(self.AUTOMATIC, id="insert-channel-in-auto", classes="muted")
             yield Label(f"Channel to {self.after}:", classes="muted")
-            yield Select[str]([], prompt="cheapest (automatic)", id="insert-channel-out", compact=True)
+            yield Static(self.AUTOMATIC, id="insert-channel-out-auto", classes="muted")
             yield Static(id="insert-error", classes="problem")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Insert", id="insert", variant="primary", compact=True)
@@ -236,12 +241,28 @@ class InsertHopDialog(_RouteDialog):
         return self.query_one("#insert-node", Input)
 
     @property
-    def channel_in(self) -> Select[str]:
-        return self.query_one("#insert-channel-in", Select)
+    def channel_in(self) -> Select[str] | None:
+        """The chooser of the channel from the node before (None until a node is named)."""
+        return self._channel_selects[0] if self._channel_selects else None
 
     @property
-    def channel_out(self) -> Select[str]:
-        return self.query_one("#insert-channel-out", Select)
+    def channel_out(self) -> Select[str] | None:
+        """The chooser of the channel to the node after (None until a node is named)."""
+        return self._channel_selects[1] if self._channel_selects else None
+
+    async def _show_channel_selects(self) -> tuple[Select[str], Select[str]]:
+        """Put the two channel choosers where the "cheapest (automatic)" lines are (once)."""
+        if self._channel_selects is None:
+            selects = (
+                Select[str]([], prompt=self.AUTOMATIC, id="insert-channel-in", compact=True),
+                Select[str]([], prompt=self.AUTOMATIC, id="insert-channel-out", compact=True),
+            )
+            self._channel_selects = selects
+            for select, side in zip(selects, ("in", "out"), strict=True):
+                placeholder = self.query_one(f"#insert-channel-{side}-auto", Static)
+                await placeholder.parent.mount(select, after=placeholder)  # type: ignore[union-attr]
+                await placeholder.remove()
+        return self._channel_selects
 
     @property
     def error(self) -> Static:
@@ -265,7 +286,7 @@ class InsertHopDialog(_RouteDialog):
                 return prefixed[0]
         return None
 
-    def _fill_channels(self, candidate: InsertCandidate | None) -> None:
+    async def _fill_channels(self, candidate: InsertCandidate | None) -> None:
         def options(policies: tuple[ChannelPolicy, ...]) -> list[tuple[str, str]]:
             return [
                 (
@@ -276,21 +297,25 @@ class InsertHopDialog(_RouteDialog):
                 for p in policies
             ]
 
-        self.channel_in.set_options(options(candidate.channels_in) if candidate else [])
-        self.channel_out.set_options(options(candidate.channels_out) if candidate else [])
+        if candidate is None and self._channel_selects is None:
+            return
+        channel_in, channel_out = await self._show_channel_selects()
+        channel_in.set_options(options(candidate.channels_in) if candidate else [])
+        channel_out.set_options(options(candidate.channels_out) if candidate else [])
 
     @on(Input.Changed, "#insert-node")
-    def _node_typed(self, event: Input.Changed) -> None:
+    async def _node_typed(self, event: Input.Changed) -> None:
         self.error.update("")
-        self._fill_channels(self._candidate(event.value))
+        await self._fill_channels(self._candidate(event.value))
 
     @on(OptionList.OptionSelected, "#insert-candidates")
-    def _candidate_picked(self, event: OptionList.OptionSelected) -> None:
+    async def _candidate_picked(self, event: OptionList.OptionSelected) -> None:
         candidate = next((c for c in self.candidates if c.node_id == event.option.id), None)
         if candidate is not None:
             self.node_input.value = candidate.alias or candidate.node_id
-            self._fill_channels(candidate)
-            self.channel_in.focus()
+            await self._fill_channels(candidate)
+            channel_in, _ = await self._show_channel_selects()
+            channel_in.focus()
 
     @on(Input.Submitted, "#insert-node")
     @on(Button.Pressed, "#insert")
@@ -311,8 +336,8 @@ class InsertHopDialog(_RouteDialog):
             )
             return
 
-        def chosen(select: Select[str]) -> str | None:
-            value = select.value
+        def chosen(select: Select[str] | None) -> str | None:
+            value = select.value if select is not None else None
             return value if isinstance(value, str) else None
 
         self.dismiss(InsertRequest(node_id, chosen(self.channel_in), chosen(self.channel_out)))

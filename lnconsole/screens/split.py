@@ -20,12 +20,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, RadioButton, RadioSet, Static
-from textual.worker import get_current_worker
+from textual.widgets import DataTable, Input, Label, RadioButton, RadioSet, Static
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..amounts import AmountError, format_sat, parse_amount
-from ..invoice import PayableInvoice
+from ..invoice import PayableInvoice, expiry_against_delay
+from ..node import NodeError
 from ..plan import (
     MAX_PARTS,
     PaymentPlan,
@@ -39,7 +39,9 @@ from ..plan import (
 )
 from ..routing import Route, RouteError, RouteFinder
 from ..widgets.attempts_table import route_summary
+from ..widgets.footer import QuietFooter
 from ..widgets.header import NodeHeader
+from .base import ConsoleScreen
 from .confirm import delay_text, duration_text
 from .messages import PayRequested
 
@@ -100,14 +102,19 @@ class PlanRequest:
         return "one part"
 
 
-class SplitScreen(Screen[None]):
+class SplitScreen(ConsoleScreen[None]):
     """One part or N parts (equal, custom or the engine's liquidity plan), each with its route; then pay."""
 
     CSS_PATH = "split.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "pay", "Pay", id="split.pay", tooltip="Pay this plan (you confirm first)"),
-        Binding("o", "edit_route", "Edit part route", id="split.edit_route",
-                tooltip="Open the selected part's route in the route editor (Enter on the row too)"),
+        Binding(
+            "o",
+            "edit_route",
+            "Edit part route",
+            id="split.edit_route",
+            tooltip="Open the selected part's route in the route editor (Enter on the row too)",
+        ),
         Binding("f", "replan", "Plan again", id="split.replan", tooltip="Ask the node for the plan's routes again"),
         Binding("escape", "back", "Back", id="split.back", tooltip="Back to the route editor"),
     ]
@@ -198,12 +205,17 @@ class SplitScreen(Screen[None]):
         yield Static(id="split-status")
         yield DataTable(id="split-parts", cursor_type="row", zebra_stripes=True)
         yield Static(id="split-totals")
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         table = self.parts_table
-        for key, label in (("part", "Part"), ("amount", "Amount"), ("route", "Route"), ("fee", "Fee"),
-                           ("delay", "Delay")):
+        for key, label in (
+            ("part", "Part"),
+            ("amount", "Amount"),
+            ("route", "Route"),
+            ("fee", "Fee"),
+            ("delay", "Delay"),
+        ):
             table.add_column(label, key=key)
         self._show_inputs()
         try:
@@ -260,8 +272,9 @@ class SplitScreen(Screen[None]):
             self._show_sum()
         else:
             self.sum_line.update(
-                Text("Liquidity plan: at most Parts parts, split where the channels have room (getroutes).",
-                     style="dim")
+                Text(
+                    "Liquidity plan: at most Parts parts, split where the channels have room (getroutes).", style="dim"
+                )
                 if mode == "liquidity"
                 else ""
             )
@@ -270,8 +283,13 @@ class SplitScreen(Screen[None]):
         if self.target is None:
             return
         if not self.amounts_input.value.strip():
-            self.sum_line.update(Text("Type the parts' amounts, separated by commas; they must add up to "
-                                      f"{format_sat(self.target.amount_msat)}.", style="dim"))
+            self.sum_line.update(
+                Text(
+                    "Type the parts' amounts, separated by commas; they must add up to "
+                    f"{format_sat(self.target.amount_msat)}.",
+                    style="dim",
+                )
+            )
             return
         try:
             amounts = parse_part_amounts(self.amounts_input.value)
@@ -331,7 +349,16 @@ class SplitScreen(Screen[None]):
         return PlanRequest(mode, count)
 
     def _start(self, request: PlanRequest | None) -> None:
-        if request is None or self.target is None:
+        if self.target is None:
+            return
+        if request is None:
+            # The inputs don't make sense (the reason is shown): no plan stays on screen for p to pay that the
+            # fields no longer say, and a plan still being made for the older inputs is dropped when it comes.
+            self._request = None
+            self._planning = False
+            self.plan = None
+            self._show_plan()
+            self.refresh_bindings()
             return
         if request.mode == "one" and self.route is not None:
             self._use_plan_now(request, self._single_over_route)
@@ -389,8 +416,23 @@ class SplitScreen(Screen[None]):
             if not worker.is_cancelled:
                 self.post_message(self.PlanFailed(request, getattr(error, "message", None) or str(error)))
             return
+        except NodeError as error:  # unreachable, or an answer that could not be used: said in place
+            if not worker.is_cancelled:
+                code = f" (code {error.code})" if error.code is not None else ""
+                self.post_message(self.PlanFailed(request, f"{error.method}: {error.message}{code}"))
+            return
         if not worker.is_cancelled:
             self.post_message(self.Planned(request, plan))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A plan worker that failed unexpectedly must not leave "Planning…" behind: said here (ConsoleScreen
+        hands it to the app, which notifies it)."""
+        if event.worker.group != "plan" or event.state != WorkerState.ERROR:
+            return
+        if self._request is not None:
+            error = event.worker.error
+            self._plan_failed(self.PlanFailed(self._request, f"{type(error).__name__}: {error}"))
 
     @on(Planned)
     def _planned(self, message: Planned) -> None:
@@ -401,9 +443,11 @@ class SplitScreen(Screen[None]):
         self._show_plan()
         self._show_title()
         parts = message.plan.part_count
+        _, warnings = self._expiry(message.plan)
         self._say(
-            f"Planned {parts} part{'s' if parts != 1 else ''}: Enter or o edits the selected part's route, p pays.",
-            "ok",
+            f"Planned {parts} part{'s' if parts != 1 else ''}: Enter or o edits the selected part's route, p pays."
+            + (f" Note: {warnings[0]}." if warnings else ""),
+            "muted" if warnings else "ok",
         )
         self.refresh_bindings()
         if self.focused is None or self._submitted:
@@ -496,8 +540,16 @@ class SplitScreen(Screen[None]):
     def action_replan(self) -> None:
         self._start(self._request_from_inputs())
 
+    def _expiry(self, plan: PaymentPlan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The invoice's expiry against the plan's worst-case delay, by the app's clock."""
+        return expiry_against_delay(self.invoice.invoice, plan.total_delay, int(self._lnapp.clock()))
+
     def action_pay(self) -> None:
         if self.plan is None or self._planning or self._awaiting_confirm:
+            return
+        expired, _ = self._expiry(self.plan)
+        if expired:
+            self._say(f"Not paying: {expired[0]}.", "problem")
             return
         self._awaiting_confirm = True
         self.post_message(PayRequested(self.plan, self.invoice))

@@ -137,15 +137,18 @@ def dev_sim_channel(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
             "htlc_minimum_msat", new_minimum, f"should not exceed htlc_maximum_msat {new_maximum}msat"
         )
 
-    if spendable is not None:
-        half.balance_msat = spendable + half.inflight_msat
-        other.balance_msat = channel.capacity_msat - half.balance_msat
     policy = {attribute: params[param] for param, attribute in POLICY_PARAMS if params[param] is not None}
-    if policy:
-        for attribute, value in policy.items():
-            setattr(half, attribute, value)
-        half.last_update = max(half.last_update + 1, node.now())
-        node.network.touch()
+    with node.state.batch():
+        if spendable is not None:
+            half.balance_msat = spendable + half.inflight_msat
+            other.balance_msat = channel.capacity_msat - half.balance_msat
+            node.state.balances_changed(channel)
+        if policy:
+            for attribute, value in policy.items():
+                setattr(half, attribute, value)
+            half.last_update = max(half.last_update + 1, node.now())
+            node.network.touch()
+            node.state.policy_changed(channel, direction)
     return {**channel_entry(channel, direction), "spendable_msat": half.spendable_msat}
 
 
@@ -158,4 +161,5 @@ def dev_sim_node(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     if target.node_id == node.our_id:
         raise invalid_params(f"id: {params['id']} is our own node")
     target.online = params["online"]  # not gossip: route finders read it live for our peers
+    node.state.node_changed(target)
     return {"id": target.node_id, "alias": target.alias, "online": target.online}

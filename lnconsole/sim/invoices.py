@@ -1009,7 +1009,17 @@ class InvoiceBook:
         )
         self.by_hash[(payee, payment_hash)] = invoice
         self.by_label[(payee, invoice.label)] = invoice
+        self.node.state.invoice_saved(invoice)
         return invoice
+
+    def restore(self, invoice: SimInvoice) -> None:
+        """Put back an invoice read from the state file; the payee's counters go on past it."""
+        payee = invoice.payee
+        self.by_hash[(payee, invoice.payment_hash)] = invoice
+        self.by_label[(payee, invoice.label)] = invoice
+        self._next_index[payee] = max(self._next_index.get(payee, 0), invoice.created_index)
+        self._pay_index[payee] = max(self._pay_index.get(payee, 0), invoice.pay_index or 0)
+        self._updated_index[payee] = max(self._updated_index.get(payee, 0), invoice.updated_index or 0)
 
     def find(self, payee: str, payment_hash: str) -> SimInvoice | None:
         return self.by_hash.get((payee, payment_hash))
@@ -1030,3 +1040,4 @@ class InvoiceBook:
         self._pay_index[invoice.payee] = invoice.pay_index
         invoice.updated_index = self._updated_index.get(invoice.payee, 0) + 1
         self._updated_index[invoice.payee] = invoice.updated_index
+        self.node.state.invoice_saved(invoice)

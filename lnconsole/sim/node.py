@@ -7,11 +7,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import RpcFault, invalid_params
 from .network import Network, Node
 from .params import is_node_id
+from .state import NO_STATE, NodeState
 
 T = TypeVar("T")
 
@@ -37,6 +39,9 @@ class SimConfig:
     repeatable_preimages: bool = False
     """Derive invoice preimages from the seed instead of drawing them at random, so that screenshots and
     snapshot tests show the same payment hashes and QR codes run after run. Never for real use."""
+    state_path: Path | None = None
+    """An SQLite file that keeps payments, invoices, balances and policy changes across restarts, as lightningd's
+    database does (:mod:`lnconsole.sim.state`); None keeps everything in memory."""
 
 
 class SimNode:
@@ -63,6 +68,8 @@ class SimNode:
         self.network_name = network_name
         self.clock = clock
         self.rng = random.Random(self.config.seed)
+        self.state: NodeState = NO_STATE
+        """Where changes are written through (the state file), or nowhere."""
         self._components: dict[type, Any] = {}
         self._aliases: dict[str, str] = {}
         self._aliases_of = -1
@@ -105,6 +112,24 @@ class SimNode:
     async def sleep(self, seconds: float) -> None:
         """Await this to let simulated time pass (hop delays)."""
         await asyncio.sleep(seconds)
+
+    def start_serving(self) -> None:
+        """On the server's loop, as it starts: the parts in flight when the node last stopped move on."""
+        from .payments import PaymentBook  # payments imports this module
+
+        book = self._components.get(PaymentBook)
+        if book is not None:
+            book.resume()
+
+    async def stop_serving(self) -> None:
+        """On the server's loop, as it stops: HTLCs stop where they are, unmarked, as when lightningd stops; the
+        state file (closed now) has them, and a node built from it again carries them on."""
+        from .payments import PaymentBook
+
+        book = self._components.get(PaymentBook)
+        if book is not None:
+            await book.halt()
+        self.state.close()
 
 
 __all__ = ["RpcFault", "SimConfig", "SimNode"]

@@ -10,7 +10,9 @@ checks the onion against its channel's *current* policy and liquidity in the ord
 real nodes', so ``raw_message`` reads the same as on a real node.
 
 State lives on the server's event loop (no locks) and is indexed so that 100,000 payments stay cheap: by id
-(created order), by payment_hash, by updated_index, and the pending ones apart.
+(created order), by payment_hash, by updated_index, and the pending ones apart. With a state file
+(:mod:`lnconsole.sim.state`) every change is also written through as it happens, and the parts still pending when
+the node stopped go on when it starts again (:meth:`PaymentBook.resume`).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from .registry import CallContext, rpc_command
 
 if TYPE_CHECKING:
     from .node import SimNode
+    from .state import NodeState
 
 log = logging.getLogger(__name__)
 
@@ -355,6 +358,35 @@ Outcome = str | bytes
 
 
 @dataclass(frozen=True)
+class InFlight:
+    """What a pending part needs to move on, kept with it in the state file so it can resume after a restart."""
+
+    hops: tuple[RouteHop, ...]
+    first_channel: str
+    """Our channel the HTLC went out on (the route may say ``0x0x0``)."""
+    payment_secret: str | None
+    has_metadata: bool
+    refused: str | None = None
+    """Why our channeld refused to add the HTLC: the part fails as soon as it moves."""
+    htlc_id: int | None = None
+    """The HTLC's id on our channel (None when refused)."""
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A part's outcome, known downstream and on its way back to us: ``held`` hops not yet released or settled.
+
+    Recorded when it is known (the preimage together with the invoice marked paid), so a restart carries it on
+    rather than sending the HTLC to the payee again.
+    """
+
+    outcome: Outcome
+    origin: int
+    """The route index of the node the outcome comes from (a failure's erring hop)."""
+    held: int
+
+
+@dataclass(frozen=True)
 class OfferedHtlc:
     """An HTLC we added to one of our channels, listed by listpeerchannels (``htlcs``) until it resolves."""
 
@@ -401,8 +433,8 @@ class HtlcSet:
     invoice: SimInvoice
     so_far_msat: int = 0
     timer: asyncio.TimerHandle | None = None
-    parts: list[tuple[int, asyncio.Future[Outcome]]] = field(default_factory=list)
-    """(htlc amount, the future its sender awaits)."""
+    parts: list[tuple[SendPay, int, asyncio.Future[Outcome]]] = field(default_factory=list)
+    """(the part, its htlc amount, the future its sender awaits)."""
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -504,6 +536,12 @@ class PaymentBook:
         self._next_htlc_id: dict[str, int] = {}
         self._stats: dict[str, ChannelStats] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._resuming: list[tuple[SendPay, InFlight, list[tuple[Channel, int, int]], Carried | None]] = []
+        """Parts read back from the state file still pending: they move on when the server starts."""
+
+    @property
+    def _state(self) -> NodeState:
+        return self.node.state
 
     # -----------------------------------------------------------------------------------------------------
     # Records
@@ -548,6 +586,7 @@ class PaymentBook:
         payment.completed_at = self.node.now()
         if preimage is not None:
             payment.payment_preimage = preimage
+        self._state.part_saved(payment)
 
     def _drop_updated(self, payment: SendPay) -> None:
         self._by_updated.pop(payment.updated_index, None)
@@ -568,6 +607,86 @@ class PaymentBook:
         self._pending.pop(payment.created_index, None)
         if payment.updated_index:
             self._drop_updated(payment)
+        self._state.part_deleted(payment, self._last_created, self._last_updated)
+
+    # -----------------------------------------------------------------------------------------------------
+    # Back from the state file
+
+    def restore(self, payment: SendPay, flight: InFlight | None, carried: Carried | None) -> None:
+        """Put back a record read from the state file (in created order; :meth:`restored` ends the load).
+
+        A pending part gets back the HTLCs lightningd would still have: the one on our channel, and every hop's
+        still to release or settle when its outcome was already on its way back. It moves on in :meth:`resume`.
+        """
+        self._add(payment)
+        self._last_created = max(self._last_created, payment.created_index)
+        if payment.updated_index:
+            self._by_updated[payment.updated_index] = payment
+            self._updated.append(payment.updated_index)
+            self._last_updated = max(self._last_updated, payment.updated_index)
+        if payment.status != "pending":
+            return
+        if flight is None:  # cannot happen with a file we wrote; fail it rather than leave it pending forever
+            flight = InFlight((), payment.route_channels[0], None, False, "No route kept for the part")
+        held: list[tuple[Channel, int, int]] = []
+        if flight.refused is None and flight.htlc_id is not None:
+            held = self._held_hops(flight, 0 if carried is None else carried.held)
+            for channel, direction, amount in held:
+                self._reserve(channel, direction, amount)
+            if carried is None:
+                # Not yet past our channel as far as the file knows: its HTLC is there, the rest moves again.
+                first = self.node.network.channels[flight.first_channel]
+                self._reserve(first, first.direction_from(self.node.our_id), flight.hops[0].amount_msat)
+            self._offered[payment.created_index] = OfferedHtlc(
+                flight.first_channel,
+                flight.htlc_id,
+                flight.hops[0].amount_msat,
+                self.node.blockheight + 1 + flight.hops[0].delay,
+                payment.payment_hash,
+            )
+        self._resuming.append((payment, flight, held, carried))
+
+    def _held_hops(self, flight: InFlight, count: int) -> list[tuple[Channel, int, int]]:
+        """The reservations of the route's first ``count`` hops, as the part's journey holds them."""
+        channels = self.node.network.channels
+        held: list[tuple[Channel, int, int]] = []
+        for index in range(count):
+            if index == 0:
+                channel, source = channels[flight.first_channel], self.node.our_id
+            else:
+                channel, source = channels[flight.hops[index].short_channel_id], flight.hops[index - 1].node_id
+            held.append((channel, channel.direction_from(source), flight.hops[index].amount_msat))
+        return held
+
+    def restore_counters(self, last_created: int, last_updated: int) -> None:
+        """The indexes reached before records were deleted: created_index and updated_index go on from there."""
+        self._last_created = max(self._last_created, last_created)
+        self._last_updated = max(self._last_updated, last_updated)
+
+    def restore_channel(self, short_channel_id: str, next_htlc_id: int, stats: ChannelStats) -> None:
+        self._next_htlc_id[short_channel_id] = next_htlc_id
+        self._stats[short_channel_id] = stats
+
+    def restored(self) -> None:
+        """The load is over: records by updated_index back in order."""
+        self._updated.sort()
+
+    def resume(self) -> None:
+        """On the server's loop: every part pending when the node stopped moves on from where it was."""
+        resuming, self._resuming = self._resuming, []
+        for payment, flight, held, carried in resuming:
+            if carried is not None and not held and isinstance(carried.outcome, str):
+                self._fulfilled(payment, carried.outcome)  # every hop settled: only the record was left
+            else:
+                self._spawn(self._move_part(payment, flight, held, carried))
+
+    async def halt(self) -> None:
+        """The node stops: HTLCs stop where they are, nothing is marked (a restart resumes them)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     # -----------------------------------------------------------------------------------------------------
     # sendpay
@@ -711,39 +830,41 @@ class PaymentBook:
                 failure.to_json(),
             )
 
-        payment = self._new_payment(
-            payment_hash=payment_hash,
-            partid=partid,
-            groupid=groupid,
-            destination=destination,
-            amount_msat=final_amount,
-            amount_sent_msat=hops[0].amount_msat,
-            total_msat=total_msat,
-            route_nodes=tuple(hop.node_id for hop in hops),
-            route_channels=tuple(hop.short_channel_id for hop in hops),
-            label=params["label"],
-            bolt11=params["bolt11"],
-            description=params["description"],
-        )
-        # channeld adds the HTLC at once (or refuses it): reserve now so back-to-back sendpays see each other.
-        half = channel.halves[direction]
-        refused: str | None = None
-        if half.spendable_msat < hops[0].amount_msat:
-            refused = f"Capacity exceeded - HTLC fee: {self._htlc_fee_sat(channel)}sat"
-        else:
-            self._reserve(channel, direction, hops[0].amount_msat)
-            self._offer(payment, channel.short_channel_id, hops[0].amount_msat, base_expiry + hops[0].delay)
-        self._spawn(
-            self._move_part(
-                payment,
-                hops,
-                channel,
-                direction,
-                refused,
+        with self._state.batch():
+            payment = self._new_payment(
+                payment_hash=payment_hash,
+                partid=partid,
+                groupid=groupid,
+                destination=destination,
+                amount_msat=final_amount,
+                amount_sent_msat=hops[0].amount_msat,
+                total_msat=total_msat,
+                route_nodes=tuple(hop.node_id for hop in hops),
+                route_channels=tuple(hop.short_channel_id for hop in hops),
+                label=params["label"],
+                bolt11=params["bolt11"],
+                description=params["description"],
+            )
+            # channeld adds the HTLC at once (or refuses it): reserve now so back-to-back sendpays see each other.
+            half = channel.halves[direction]
+            refused: str | None = None
+            htlc_id: int | None = None
+            if half.spendable_msat < hops[0].amount_msat:
+                refused = f"Capacity exceeded - HTLC fee: {self._htlc_fee_sat(channel)}sat"
+            else:
+                self._reserve(channel, direction, hops[0].amount_msat)
+                expiry = base_expiry + hops[0].delay
+                htlc_id = self._offer(payment, channel.short_channel_id, hops[0].amount_msat, expiry)
+            flight = InFlight(
+                tuple(hops),
+                channel.short_channel_id,
                 payment_secret,
                 params["payment_metadata"] is not None,
+                refused,
+                htlc_id,
             )
-        )
+            self._state.part_sent(payment, flight)
+        self._spawn(self._move_part(payment, flight, []))
         return {"message": "Monitor status with listpays or waitsendpay"} | payment.to_json()
 
     def _first_channel(self, hop: RouteHop, final_amount: int) -> Channel | None:
@@ -783,13 +904,14 @@ class PaymentBook:
         if invoice is None:
             snapshot = payment.to_json()
             failure = RoutingFailure(0, WIRE_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, us)
-            self._set_status(payment, "failed")
             payment.failure = StoredFailure(failure, error, True)
+            self._set_status(payment, "failed")
             fault = RpcFault(PAY_DESTINATION_PERM_FAIL, error, snapshot | failure.to_json())
             self._tell_waiters(payment, fault)
             raise fault
-        self.node.component(InvoiceBook).mark_paid(invoice, amount)
-        self._set_status(payment, "complete", invoice.preimage)
+        with self._state.batch():
+            self.node.component(InvoiceBook).mark_paid(invoice, amount)
+            self._set_status(payment, "complete", invoice.preimage)
         self._tell_waiters(payment, payment.to_json())
         # The answer is the record as created, marked complete in memory: no updated_index or completed_at.
         answer = payment.to_json()
@@ -820,7 +942,7 @@ class PaymentBook:
         htlcs = self._htlc_counts.get(channel.short_channel_id, 0) + 1
         return (COMMITMENT_BASE_WEIGHT + HTLC_OUTPUT_WEIGHT * htlcs) * COMMITMENT_FEERATE_PERKW // 1000
 
-    def _offer(self, payment: SendPay, short_channel_id: str, amount: int, expiry: int) -> None:
+    def _offer(self, payment: SendPay, short_channel_id: str, amount: int, expiry: int) -> int:
         """Our channeld added the part's HTLC to our channel: listpeerchannels shows it and counts it."""
         htlc_id = self._next_htlc_id.get(short_channel_id, 0)
         self._next_htlc_id[short_channel_id] = htlc_id + 1
@@ -830,6 +952,8 @@ class PaymentBook:
         stats = self._stats.setdefault(short_channel_id, ChannelStats())
         stats.offered += 1
         stats.offered_msat += amount
+        self._state.htlcs_changed(short_channel_id, htlc_id + 1, stats)
+        return htlc_id
 
     def _resolve_offered(self, payment: SendPay, fulfilled: bool) -> None:
         """The part's HTLC on our channel was fulfilled or failed: it leaves ``htlcs``."""
@@ -838,6 +962,7 @@ class PaymentBook:
             stats = self._stats[htlc.short_channel_id]
             stats.fulfilled += 1
             stats.fulfilled_msat += htlc.amount_msat
+            self._state.htlcs_changed(htlc.short_channel_id, self._next_htlc_id.get(htlc.short_channel_id, 0), stats)
 
     def offered_htlcs(self, short_channel_id: str) -> list[OfferedHtlc]:
         """The HTLCs in flight that we offered on one of our channels, oldest first."""
@@ -865,16 +990,26 @@ class PaymentBook:
         half = self._unreserve(channel, direction, amount)
         half.balance_msat = max(0, half.balance_msat - amount)
         channel.halves[1 - direction].balance_msat += amount
+        self._state.balances_changed(channel)
 
-    async def _move_part(self, payment: SendPay, *steps: Any) -> None:
-        """Carry one part's HTLC to the payee and its answer back (:meth:`_move_htlc`).
+    async def _move_part(
+        self,
+        payment: SendPay,
+        flight: InFlight,
+        held: list[tuple[Channel, int, int]],
+        carried: Carried | None = None,
+    ) -> None:
+        """Carry one part's HTLC to the payee and its answer back (:meth:`_move_htlc`), or only carry its known
+        outcome back (``carried``, after a restart) over the ``held`` hops.
 
         A simulator bug on the way must not leave the part pending forever, with waitsendpay callers waiting:
         it is logged and the part fails as a local temporary_channel_failure.
         """
-        held: list[tuple[Channel, int, int]] = []
         try:
-            await self._move_htlc(payment, held, *steps)
+            if carried is None:
+                await self._move_htlc(payment, flight, held)
+            else:
+                await self._carry_back(payment, held, carried.outcome, carried.origin)
         except Exception:
             log.exception("payment part %s failed inside the simulator", payment.created_index)
             while held:
@@ -883,29 +1018,22 @@ class PaymentBook:
                 self._resolve_offered(payment, fulfilled=False)
                 self._local_failure(payment, WIRE_TEMPORARY_CHANNEL_FAILURE, "Internal error in the simulator")
 
-    async def _move_htlc(
-        self,
-        payment: SendPay,
-        held: list[tuple[Channel, int, int]],
-        hops: list[RouteHop],
-        first: Channel,
-        first_direction: int,
-        refused: str | None,
-        payment_secret: str | None,
-        has_metadata: bool,
-    ) -> None:
+    async def _move_htlc(self, payment: SendPay, flight: InFlight, held: list[tuple[Channel, int, int]]) -> None:
         """Hop by hop out, then back; ``held`` lists the reservations not yet released (the first is sendpay's)."""
-        if refused is not None:
-            self._local_failure(payment, WIRE_TEMPORARY_CHANNEL_FAILURE, refused)
+        if flight.refused is not None:
+            self._local_failure(payment, WIRE_TEMPORARY_CHANNEL_FAILURE, flight.refused)
             return
-        held.append((first, first_direction, hops[0].amount_msat))  # reserved by sendpay; released on the way back
+        hops = flight.hops
+        first = self.node.network.channels[flight.first_channel]
+        # Reserved by sendpay (or put back by a restart); released on the way back.
+        held.append((first, first.direction_from(self.node.our_id), hops[0].amount_msat))
         base_expiry = self.node.blockheight + 1
         await self._hop()
         at = first.peer_of(self.node.our_id)
         for index in range(1, len(hops)):
             verdict = self._forward(at, hops[index - 1], hops[index], base_expiry)
             if isinstance(verdict, bytes):
-                await self._fail_back(payment, held, index - 1, verdict)
+                await self._carry_back(payment, held, verdict, index - 1)
                 return
             channel, direction = verdict
             self._reserve(channel, direction, hops[index].amount_msat)
@@ -918,20 +1046,37 @@ class PaymentBook:
                 onion_hash = hashlib.sha256(
                     f"{payment.payment_hash}:{payment.created_index}:{index}".encode()
                 )
-                await self._fail_back(
-                    payment, held, index - 1, _u16(WIRE_INVALID_ONION_HMAC) + onion_hash.digest()
-                )
+                await self._carry_back(payment, held, _u16(WIRE_INVALID_ONION_HMAC) + onion_hash.digest(), index - 1)
                 return
             at = reached
-        outcome = await self._arrive(at, payment, hops[-1], base_expiry, payment_secret, has_metadata)
+        outcome = await self._arrive(at, payment, hops[-1], base_expiry, flight.payment_secret, flight.has_metadata)
+        await self._carry_back(payment, held, outcome, len(hops) - 1)
+
+    async def _carry_back(
+        self, payment: SendPay, held: list[tuple[Channel, int, int]], outcome: Outcome, origin: int
+    ) -> None:
+        """The outcome crosses every held hop back to us: a failure releases each, the preimage settles each.
+
+        Each settled hop is written with the part's progress in one transaction, so a restart neither settles a
+        hop twice nor forgets one.
+        """
         if isinstance(outcome, bytes):
-            await self._fail_back(payment, held, len(hops) - 1, outcome)
-        else:
-            while held:
-                await self._hop()
+            self._state.part_carried(payment, Carried(outcome, origin, len(held)))
+            await self._fail_back(payment, held, origin, outcome)
+            return
+        while held:
+            await self._hop()
+            with self._state.batch():
                 self._settle(*held.pop())
-            self._resolve_offered(payment, fulfilled=True)
-            self._succeeded(payment, outcome)
+                if held:
+                    self._state.part_carried(payment, Carried(outcome, origin, len(held)))
+                else:
+                    self._fulfilled(payment, outcome)
+
+    def _fulfilled(self, payment: SendPay, preimage: str) -> None:
+        """The preimage reached us: our channel's HTLC is fulfilled and the part complete."""
+        self._resolve_offered(payment, fulfilled=True)
+        self._succeeded(payment, preimage)
 
     def _forward(
         self, at: str, incoming: RouteHop, outgoing: RouteHop, base_expiry: int
@@ -1008,7 +1153,7 @@ class PaymentBook:
             self._htlc_sets[key] = htlc_set
         elif payment_secret is None:
             return incorrect_or_unknown(htlc_msat, blockheight)
-        htlc_set.parts.append((htlc_msat, future))
+        htlc_set.parts.append((payment, htlc_msat, future))
         if total_msat != htlc_set.total_msat:
             self._fail_set(htlc_set, _u16(WIRE_FINAL_INCORRECT_HTLC_AMOUNT) + _u64(htlc_msat))
         else:
@@ -1056,7 +1201,7 @@ class PaymentBook:
     def _fail_set(self, htlc_set: HtlcSet, failmsg: bytes | None) -> None:
         """``htlc_set_fail``: every held part fails with ``failmsg`` (None: each its incorrect_or_unknown)."""
         self._close_set(htlc_set)
-        for amount, future in htlc_set.parts:
+        for _, amount, future in htlc_set.parts:
             if future.done():
                 continue
             future.set_result(
@@ -1064,12 +1209,20 @@ class PaymentBook:
             )
 
     def _fulfill_set(self, htlc_set: HtlcSet) -> None:
-        """The set reached its total: the invoice is paid and every part learns the preimage."""
+        """The set reached its total: the invoice is paid and every part learns the preimage.
+
+        Both are written in one transaction: after a restart the parts carry the preimage back, they are not
+        sent again to a payee whose invoice is paid.
+        """
         self._close_set(htlc_set)
-        self.node.component(InvoiceBook).mark_paid(htlc_set.invoice, htlc_set.so_far_msat)
-        for _, future in htlc_set.parts:
-            if not future.done():
-                future.set_result(htlc_set.invoice.preimage)
+        preimage = htlc_set.invoice.preimage
+        with self._state.batch():
+            self.node.component(InvoiceBook).mark_paid(htlc_set.invoice, htlc_set.so_far_msat)
+            for payment, _, future in htlc_set.parts:
+                if not future.done():
+                    hops = len(payment.route_nodes)
+                    self._state.part_carried(payment, Carried(preimage, hops - 1, hops))
+                    future.set_result(preimage)
 
     async def _fail_back(
         self, payment: SendPay, held: list[tuple[Channel, int, int]], origin: int, failmsg: bytes
@@ -1124,8 +1277,8 @@ class PaymentBook:
     def _failed(self, payment: SendPay, failure: RoutingFailure, code: int, detail: str) -> None:
         """Record the failure; waiters see the record as it was before (still "pending")."""
         snapshot = payment.to_json()
-        self._set_status(payment, "failed")
         payment.failure = StoredFailure(failure, detail, code == PAY_DESTINATION_PERM_FAIL)
+        self._set_status(payment, "failed")
         self._tell_waiters(
             payment, RpcFault(code, failure_message(code, failure, detail), snapshot | failure.to_json())
         )
@@ -1262,8 +1415,9 @@ class PaymentBook:
                 PAY_NO_SUCH_PAYMENT, "No payment for that payment_hash with that partid and groupid"
             )
         answer = [payment.to_json() for payment in matched]
-        for payment in matched:
-            self._delete(payment)
+        with self._state.batch():
+            for payment in matched:
+                self._delete(payment)
         return {"payments": answer}
 
     def listpays(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -1477,12 +1631,15 @@ def listpays(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
 
 __all__ = [
     "FAILCODE_NAMES",
+    "Carried",
     "ChannelStats",
+    "InFlight",
     "OfferedHtlc",
     "PaymentBook",
     "RouteHop",
     "RoutingFailure",
     "SendPay",
+    "StoredFailure",
     "channel_update",
     "route_hops",
 ]

@@ -91,4 +91,9 @@ def build_scenario(name: str, config: SimConfig | None = None, graph: Path | Non
         builder = SCENARIOS[name]
     except KeyError:
         raise ValueError(f"unknown scenario {name!r}; choose one of {', '.join(sorted(SCENARIOS))}") from None
-    return builder(config, graph)
+    node = builder(config, graph)
+    if config.state_path is not None:
+        from .state import open_state  # the kept state goes back on the rebuilt network (StateError if it can't)
+
+        open_state(node, name, graph)
+    return node

@@ -74,6 +74,26 @@ def error_response(request_id: Any, fault: RpcFault) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": fault.to_json()}
 
 
+class _ClientProtocol(asyncio.StreamReaderProtocol):
+    """One client connection (a StreamReaderProtocol calling :meth:`SimServer._serve_connection`), counted by its
+    server from the moment it is accepted until it is lost, so that stopping can close every one."""
+
+    def __init__(self, server: SimServer, reader: asyncio.StreamReader) -> None:
+        super().__init__(reader, server._serve_connection)
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        server._open.add(self)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # a unix stream socket's
+        self.transport = transport
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server._open.discard(self)
+        super().connection_lost(exc)
+
+
 class SimServer:
     """Serves a :class:`SimNode` on a unix socket, in the foreground or in a background thread."""
 
@@ -86,20 +106,31 @@ class SimServer:
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._open: set[_ClientProtocol] = set()
+        """Client connections accepted and not yet lost: closed when the server stops."""
+        self._serving: set[asyncio.Task[Any]] = set()
+        """The tasks reading the connections (:meth:`_serve_connection`)."""
+        self._closing = False
 
     # -----------------------------------------------------------------------------------------------------------
     # Running
 
     async def start(self) -> None:
-        """Listen on the socket (removing a stale one first), on the running loop."""
+        """Listen on the socket (removing a stale one first), on the running loop; the parts a state file kept in
+        flight move on."""
+        self.node.state.check_open()
         self._loop = asyncio.get_running_loop()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.socket_path)
-        self._server = await asyncio.start_unix_server(
-            self._serve_connection, path=self.socket_path, limit=MAX_REQUEST_BYTES
-        )
+        loop = self._loop
+
+        def accepted() -> _ClientProtocol:  # what asyncio.start_unix_server does, plus keeping count
+            return _ClientProtocol(self, asyncio.StreamReader(limit=MAX_REQUEST_BYTES, loop=loop))
+
+        self._server = await loop.create_unix_server(accepted, path=self.socket_path)
         self._stopped = asyncio.Event()
         log.info("simulated lightningd listening on %s", self.socket_path)
+        self.node.start_serving()
         self._loop.call_soon(self._warm_up)
 
     def _warm_up(self) -> None:
@@ -115,22 +146,56 @@ class SimServer:
         await self.wait_stopped()
 
     async def wait_stopped(self) -> None:
-        """Wait until :meth:`request_stop`, then close the socket and cancel calls still running."""
+        """Wait until :meth:`request_stop`, then close the socket, cancel calls still running and stop the node.
+
+        Stopping marks nothing: HTLCs in flight stay pending where they are, as when lightningd stops, and with a
+        state file a node built from it again carries them on.
+        """
         assert self._stopped is not None
         await self._stopped.wait()
         await self._shutdown()
 
     async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        self._closing = True
+        await self._stop_listening()
         for task in list(self._tasks):
             task.cancel()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.socket_path)
+        await self._close_connections()
+        await self.node.stop_serving()
+
+    async def _stop_listening(self) -> None:
+        """Accept no more connections, then close the listening socket.
+
+        Connections already accepted need a turn of the loop to get their transport, and asyncio (3.11) drops one
+        whose server has closed meanwhile without closing its socket: its client would wait for ever. So accepting
+        stops first, those get their transports, and only then does the server close.
+        """
+        if self._server is None or self._loop is None:
+            return
+        for sock in self._server.sockets:
+            self._loop.remove_reader(sock.fileno())
+        for _ in range(2):
+            await asyncio.sleep(0)
+        self._server.close()
+
+    async def _close_connections(self) -> None:
+        """Close every client connection (as lightningd's close when it exits, so a client waiting for an answer
+        sees the connection end), and wait until each is gone and the task reading it has ended."""
+        assert self._loop is not None
+        deadline = self._loop.time() + 5
+        while any(protocol.transport is not None for protocol in self._open) and self._loop.time() < deadline:
+            for protocol in list(self._open):
+                if protocol.transport is not None:
+                    protocol.transport.abort()
+            await asyncio.sleep(0)
+        if self._serving:
+            await asyncio.wait(list(self._serving), timeout=5)
 
     def request_stop(self) -> None:
-        """Ask a running server to stop (thread-safe)."""
-        if self._loop is not None and self._stopped is not None:
+        """Ask a running server to stop (thread-safe; nothing to do once it has stopped)."""
+        if self._loop is not None and self._stopped is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stopped.set)
 
     def start_in_thread(self) -> SimServer:
@@ -191,6 +256,12 @@ class SimServer:
         connection = Connection(deprecated_apis=self.node.config.deprecated_apis)
         answering: set[asyncio.Task[Any]] = set()
         buffer = bytearray()
+        if self._closing:
+            writer.close()
+            return
+        serving = asyncio.current_task()
+        assert serving is not None
+        self._serving.add(serving)
         try:
             while True:
                 end = find_object_end(buffer)
@@ -209,9 +280,12 @@ class SimServer:
             pass
         finally:
             # Close once the calls still running for this connection have answered (or been cancelled).
-            if answering:
-                await asyncio.wait(answering)
-            writer.close()
+            try:
+                if answering:
+                    await asyncio.wait(answering)
+            finally:
+                writer.close()
+                self._serving.discard(serving)
 
     def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)

@@ -10,9 +10,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
+from textual.css.styles import RenderStyles
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from ..amounts import format_sat
 from ..node import RoutingFailure
@@ -121,6 +127,17 @@ class AttemptsTable(DataTable[Any]):
     )
 
     def __init__(self, expected_s: float, *, clock: Callable[[], float] | None = None, id: str | None = None) -> None:
+        # Set before DataTable's __init__, whose reactives already clear the caches.
+        self._cell_versions: dict[tuple[RowKey, ColumnKey], int] = {}
+        """How many times each cell's value changed: the key of its rendering in ``_cells_drawn``."""
+        self._own_updates = 0
+        """The table's update counter counts our cell updates too; without them it counts what moves cells
+        (rows added, sorting, resizing), after which every cell is drawn again."""
+        self._cells_drawn: LRUCache[tuple[Any, ...], list[list[Segment]]] = LRUCache(2000)
+        """Rendered cells, kept until their own value changes (DataTable draws every cell again after any
+        update, and a pending part's status and bar change every second: issue 5, idle cost)."""
+        self._frame_styles: dict[tuple[str, ...], Any] | None = None
+        """While a frame is drawn: the table's style and its component styles, worked out once for all lines."""
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.expected_s = max(0.1, expected_s)
         """A part still pending after this long is drawn as slow; the bar fills up to it."""
@@ -162,9 +179,86 @@ class AttemptsTable(DataTable[Any]):
         row_key = self.row_key(state.key)
         if row_key in self.rows:
             for (column, _), value in zip(self.COLUMNS, cells, strict=True):
+                if _same_cell(self.get_cell(row_key, column), value):
+                    continue  # nothing to draw again
                 self.update_cell(row_key, column, value, update_width=self._wider(column, value))
+                self._own_updates += 1
+                cell = (RowKey(row_key), ColumnKey(column))
+                self._cell_versions[cell] = self._cell_versions.get(cell, 0) + 1
         else:
             self.add_row(*cells, key=row_key)
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """DataTable's own cell rendering, cached until that cell's value changes (not any cell's)."""
+        row_key = self._row_locations.get_key(row_index) if row_index >= 0 else None
+        column_key = self._column_locations.get_key(column_index) if column_index >= 0 else None
+        version = self._cell_versions.get((row_key, column_key), 0) if row_key and column_key else 0
+        key = (
+            self._update_count - self._own_updates,
+            row_index,
+            column_index,
+            row_key,
+            column_key,
+            version,
+            base_style,
+            width,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self.show_cursor,
+            self.cursor_type,
+            self._pseudo_class_state,
+        )
+        lines = self._cells_drawn.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._cells_drawn[key] = lines
+        return lines
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """One frame. DataTable asks for the table's style and for its row styles again for every line it draws,
+        and each answer walks the styles of every ancestor: within one frame they can't change, so each is
+        worked out once (a pending part's row is drawn again every second: issue 5, idle cost)."""
+        self._frame_styles = {}
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_styles = None
+
+    @property
+    def rich_style(self) -> Style:
+        frame = self._frame_styles
+        if frame is None:
+            return super().rich_style
+        style = frame.get(())
+        if style is None:
+            style = frame[()] = super().rich_style
+        return style
+
+    def get_component_styles(self, *names: str) -> RenderStyles:
+        frame = self._frame_styles
+        if frame is None:
+            return super().get_component_styles(*names)
+        styles = frame.get(names)
+        if styles is None:
+            styles = frame[names] = _FrameStyles(super().get_component_styles(*names))
+        return styles  # type: ignore[no-any-return]
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._cells_drawn.clear()
+
+    def notify_style_update(self) -> None:
+        self._cells_drawn.clear()
+        super().notify_style_update()
 
     def _wider(self, column: str, value: Any) -> bool:
         """Whether ``value`` needs more room than its column has. Only then is the column measured again
@@ -214,6 +308,31 @@ class AttemptsTable(DataTable[Any]):
             return Text("")
         elapsed = self.elapsed_now(state)
         return progress_bar(elapsed / self.expected_s, late=elapsed > self.expected_s)
+
+
+class _FrameStyles:
+    """A component's styles for the length of one frame, with its rich style worked out once."""
+
+    __slots__ = ("_styles", "rich_style")
+
+    def __init__(self, styles: RenderStyles) -> None:
+        self._styles = styles
+        self.rich_style = styles.rich_style
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._styles, name)
+
+
+def _same_cell(shown: Any, value: Any) -> bool:
+    """Whether a cell would look the same (``Text ==`` compares the characters and spans only, not the style)."""
+    if isinstance(shown, Text) and isinstance(value, Text):
+        return (
+            shown.plain == value.plain
+            and shown.style == value.style
+            and shown.spans == value.spans
+            and shown.justify == value.justify
+        )
+    return type(shown) is type(value) and shown == value
 
 
 def _failcode_name(state: PartState) -> str:

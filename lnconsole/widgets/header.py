@@ -20,6 +20,10 @@ class NodeHeader(Widget):
             yield Static(id="node-facts")
         yield Static(id="node-banner")
 
+    _shown: object = None
+    """The status drawn last: the poll reports every few seconds, mostly the same, and redrawing the same
+    text would still re-lay the whole screen out (issue 5: idle cost)."""
+
     def on_mount(self) -> None:
         self.watch(self.app, "status", self._show, init=True)
 
@@ -27,6 +31,9 @@ class NodeHeader(Widget):
         from ..app import NodeStatus  # the app module imports widgets; import here to avoid a cycle
 
         assert isinstance(status, NodeStatus)
+        if status == self._shown:
+            return
+        self._shown = status
         title = self.query_one("#node-title", Static)
         facts = self.query_one("#node-facts", Static)
         banner = self.query_one("#node-banner", Static)

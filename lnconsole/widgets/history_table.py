@@ -502,8 +502,9 @@ class HistoryTable(ScrollView, can_focus=True):
         if cursor:
             base += self._style("cursor")
         segments = []
-        for (text, tone), (_key, _label, width, align) in zip(self._cells(group, self._clock()), self._columns,
-                                                               strict=True):
+        for (text, tone), (_key, _label, width, align) in zip(
+            self._cells(group, self._clock()), self._columns, strict=True
+        ):
             style = base
             if tone and not cursor:
                 style = base + self._style(tone, partial=True)

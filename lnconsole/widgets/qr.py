@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_L
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -41,6 +39,9 @@ def qr_matrix(data: str) -> list[list[bool]]:
 
     Error correction L: the code is read from a screen, not a scuffed sticker, and L keeps it smallest.
     """
+    import qrcode  # here, not at the top: the first screen shows no code, and the import costs start-up (issue 5)
+    from qrcode.constants import ERROR_CORRECT_L
+
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_L, border=QUIET_ZONE)
     code.add_data(data)
     code.make(fit=True)

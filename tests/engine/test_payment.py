@@ -200,6 +200,31 @@ def test_part_failing_mid_route_is_retried_around_the_channel(payer: Payer) -> N
         session.retry_part(3)
 
 
+def test_a_proposed_retry_is_found_and_checked_but_not_sent(payer: Payer) -> None:
+    """The console confirms a retry before sending it: propose_retry gives the route, retry_part sends that route."""
+    squeezed = payer.squeeze("103x6x0", "E", 10 * SAT)
+    target = payer.invoice(300_000 * SAT)
+    session, events = payer.session(target)
+    session.launch(_three_parts_one_via_e(payer, target))
+    events.wait_for(PartFailed)  # parts 1 and 2 are held by the payee until the whole amount arrives
+
+    proposed = session.propose_retry(3, groupid=1)
+
+    assert payer.node.count("sendpay") == 3  # proposing sends nothing
+    assert proposed.amount_msat == 100_000 * SAT and proposed.destination == target.destination
+    assert squeezed not in {hop.short_channel_id_dir for hop in proposed.hops}
+    with pytest.raises(RetryRefused, match="still in flight"):
+        session.propose_retry(1, groupid=1)
+    with pytest.raises(RetryRefused, match="does not end at the payee"):
+        session.propose_retry(3, groupid=1, route=payer.route(100_000 * SAT, to="E"))
+
+    retried = session.retry_part(3, groupid=1, route=proposed)
+    assert isinstance(session.wait(10), PaymentComplete)
+    assert retried.route == proposed and payer.node.count("sendpay") == 4
+    with pytest.raises(RetryRefused, match="already retried"):
+        session.propose_retry(3, groupid=1)
+
+
 def test_retry_policy_retries_by_itself(payer: Payer) -> None:
     payer.squeeze("103x6x0", "E", 10 * SAT)
     target = payer.invoice(300_000 * SAT)

@@ -20,6 +20,7 @@ from lnconsole.node import PylnNode
 from lnconsole.payment import NodeReachable, NodeUnreachableEvent, PartSent, PaymentComplete, PaymentFailed
 from lnconsole.plan import PaymentPlan, PaymentTarget, PlannedPart, equal_split
 from lnconsole.screens.attempts import AttemptsScreen
+from lnconsole.screens.confirm import ConfirmDialog
 from lnconsole.screens.route import RouteScreen
 from lnconsole.sim.invoices import sign_bolt11
 from lnconsole.widgets.attempts_table import AttemptsTable
@@ -155,7 +156,7 @@ async def test_a_failed_part_is_explained_and_retried_to_completion(regtest: Run
 
         edited = None
         if key == "r":
-            await pilot.press("r", "r")  # a double press retries once
+            await pilot.press("r", "r")  # a double press asks once
         else:
             await pilot.press("e")
             await wait_until(pilot, lambda: isinstance(app.screen, RouteScreen))
@@ -167,6 +168,26 @@ async def test_a_failed_part_is_explained_and_retried_to_completion(regtest: Run
                 target.destination, 100_000 * SAT, final_cltv=10, exclude_channels=("103x2x0", "103x5x0")
             )[0]  # the payer's choice: over D
             editor.dismiss(edited)
+        # A retry is money sent: the confirmation shows the part, its new route and fees; Escape sends nothing.
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert plain(dialog.query_one("#confirm-title")).strip() == "Retry part 3 of this payment?"
+        facts = plain(dialog.query_one("#confirm-facts"))
+        assert "part 3 (group 1) failed" in facts and "100,000 sat" in facts and "300,000 sat" in facts
+        assert "New route" in facts and "E →" not in facts  # around the drained channel E-C
+        assert len(sent_parts(regtest, plan.target.payment_hash)) == 3
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen and screen.check_action("retry", ()))
+        assert len(sent_parts(regtest, plan.target.payment_hash)) == 3
+        if key == "r":
+            await pilot.press("r")
+        else:
+            await pilot.press("e")
+            await wait_until(pilot, lambda: isinstance(app.screen, RouteScreen))
+            app.screen.dismiss(edited)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y", "y")
         await wait_until(pilot, lambda: isinstance(screen._outcome, PaymentComplete), timeout=10)
         await pilot.pause()
 

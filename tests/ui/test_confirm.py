@@ -17,6 +17,8 @@ from tests.ui.helpers import (
     NOW,
     SAT,
     in_event_loop,
+    issue,
+    load_payable,
     one_part_plan,
     open_confirm,
     payable,
@@ -139,3 +141,21 @@ async def test_an_expired_invoice_cannot_be_sent(regtest: RunningSim) -> None:
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert sent_parts(regtest, plan.target.payment_hash) == []
+
+
+@in_event_loop
+async def test_an_invoice_expiring_within_the_worst_case_delay_is_warned_about(regtest: RunningSim) -> None:
+    """An hour left against a route that may hold the payment 16 blocks (~2.7 h): said before the payer agrees."""
+    invoice = load_payable(regtest, issue(regtest, "C", 20_000 * SAT, expiry=3600)["bolt11"])
+    plan = one_part_plan(regtest, invoice)
+    assert plan.total_delay * 600 > 3600
+    app = payment_app(regtest)
+    async with app.run_test(size=(110, 36)) as pilot:
+        dialog = await open_confirm(pilot, plan, invoice)
+        facts = plain(dialog.query_one("#confirm-facts"), width=200)
+        assert "Warning" in facts and "sooner than the route's worst-case delay" in facts
+        await pilot.press("escape")
+    roomy = payable(regtest, 20_000 * SAT)  # 7 days left
+    async with payment_app(regtest).run_test(size=(110, 36)) as pilot:
+        dialog = await open_confirm(pilot, one_part_plan(regtest, roomy), roomy)
+        assert "Warning" not in plain(dialog.query_one("#confirm-facts"), width=200)

@@ -336,6 +336,8 @@ async def test_an_unreachable_node_is_said_in_place_and_keys_do_no_harm(short_so
         assert isinstance(screen, HistoryScreen)
         await wait_until(pilot, lambda: "Could not read the history" in str(screen.status_line.render()))
         assert "no such socket" in str(screen.status_line.render())
+        # The screen's failed worker reaches the app's one handler too (ConsoleScreen), which notifies it.
+        await wait_until(pilot, lambda: any(n.title == "Node unreachable" for n in pilot.app._notifications))
         await pilot.press("enter", "w", "c", "y", "m", "4", "r")  # nothing to act on: nothing happens
         await wait_until(pilot, lambda: not screen.reading)
         assert pilot.app.screen is screen and screen.table.row_count == 0

@@ -76,6 +76,11 @@ def test_attempts_with_a_failure_panel(snap_compare: SnapCompare, demo: PinnedDe
     assert snap_compare(demo.app(), run_before=until(demo, "attempts", "split"), terminal_size=SIZE)
 
 
+def test_retry_confirmation(snap_compare: SnapCompare, demo: PinnedDemo) -> None:
+    """The failed part's retry, confirmed like a payment: the part's amount, its new route and fees."""
+    assert snap_compare(demo.app(), run_before=until(demo, "retry_confirm", "split"), terminal_size=SIZE)
+
+
 def test_history(snap_compare: SnapCompare, demo: PinnedDemo) -> None:
     """Two payments, newest first: one given up, one paid in parts (a retried part among them). The README's
     picture has the bookstore payment of the first chapter too; it is left out here to keep the test quick."""
