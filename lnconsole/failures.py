@@ -81,81 +81,185 @@ _UPDATE_FIELDS = (("len", "u16"), ("channel_update", "byte,len"))
 _ONION_HASH = (("sha256_of_onion", "sha256"),)
 
 
-def _kind(name: str, code: int, next_step: NextStep, explanation: str, fields: tuple[tuple[str, str], ...] = (),
-          *, final_only: bool = False, stop_advice: str = "") -> FailureKind:
+def _kind(
+    name: str,
+    code: int,
+    next_step: NextStep,
+    explanation: str,
+    fields: tuple[tuple[str, str], ...] = (),
+    *,
+    final_only: bool = False,
+    stop_advice: str = "",
+) -> FailureKind:
     return FailureKind(name, code, explanation, next_step, fields, final_only, stop_advice)
 
 
 FAILURES: dict[int, FailureKind] = {
     kind.code: kind
     for kind in (
-        _kind("temporary_node_failure", NODE | 2, NextStep.EXCLUDE_NODE,
-              "The node had a temporary problem of its own (busy, restarting or short of resources) "
-              "and would not forward the payment."),
-        _kind("permanent_node_failure", PERM | NODE | 2, NextStep.EXCLUDE_NODE,
-              "The node has a permanent problem and will not forward any payment."),
-        _kind("required_node_feature_missing", PERM | NODE | 3, NextStep.EXCLUDE_NODE,
-              "The node requires a feature that our payment did not use, so it will not forward it."),
-        _kind("invalid_onion_version", BADONION | PERM | 4, NextStep.EXCLUDE_NODE,
-              "The node could not read the payment's onion: it uses a version the node does not understand.",
-              _ONION_HASH),
-        _kind("invalid_onion_hmac", BADONION | PERM | 5, NextStep.EXCLUDE_NODE,
-              "The node found the onion's integrity check (HMAC) wrong: the onion was corrupted on the way "
-              "or built for another node.", _ONION_HASH),
-        _kind("invalid_onion_key", BADONION | PERM | 6, NextStep.EXCLUDE_NODE,
-              "The node could not use the onion's ephemeral key, so it could not read its instructions.",
-              _ONION_HASH),
-        _kind("temporary_channel_failure", UPDATE | 7, NextStep.RETRY_ELSEWHERE,
-              "The channel could not carry the payment right now: usually not enough liquidity on that side, "
-              "or too many payments already in flight on it.", _UPDATE_FIELDS),
-        _kind("permanent_channel_failure", PERM | 8, NextStep.RETRY_ELSEWHERE,
-              "The channel is closed or unusable for good."),
-        _kind("required_channel_feature_missing", PERM | 9, NextStep.RETRY_ELSEWHERE,
-              "The channel requires a feature that our payment did not use."),
-        _kind("unknown_next_peer", PERM | 10, NextStep.RETRY_ELSEWHERE,
-              "The node has no usable channel with that short_channel_id to forward over (closed, never "
-              "existed, or the peer is gone)."),
-        _kind("amount_below_minimum", UPDATE | 11, NextStep.UPDATE_AND_RETRY,
-              "The amount is below the smallest payment the channel accepts (its htlc_minimum_msat).",
-              (("htlc_msat", "u64"), *_UPDATE_FIELDS)),
-        _kind("fee_insufficient", UPDATE | 12, NextStep.UPDATE_AND_RETRY,
-              "The fee left for this node is less than its channel policy asks: its fees may have changed "
-              "since our gossip was updated.", (("htlc_msat", "u64"), *_UPDATE_FIELDS)),
-        _kind("incorrect_cltv_expiry", UPDATE | 13, NextStep.UPDATE_AND_RETRY,
-              "The CLTV delta left for this node is less than its channel policy asks (cltv_expiry_delta).",
-              (("cltv_expiry", "u32"), *_UPDATE_FIELDS)),
-        _kind("expiry_too_soon", UPDATE | 14, NextStep.UPDATE_AND_RETRY,
-              "The payment's expiry is too close to the current block height for this node to forward it "
-              "safely (our node may be behind on blocks).", _UPDATE_FIELDS),
-        _kind("incorrect_or_unknown_payment_details", PERM | 15, NextStep.STOP,
-              "The payee does not recognise the payment: unknown or already paid payment_hash, wrong "
-              "payment_secret, wrong amount, or its final CLTV too close.",
-              (("htlc_msat", "u64"), ("height", "u32")), final_only=True,
-              stop_advice="Don't retry: check the invoice (already paid? expired? right amount?)."),
-        _kind("final_incorrect_cltv_expiry", 18, NextStep.STOP,
-              "The payee got a payment whose CLTV expiry does not match what the onion told it.",
-              (("cltv_expiry", "u32"),), final_only=True,
-              stop_advice="Don't retry: the last node changed the payment's expiry on the way."),
-        _kind("final_incorrect_htlc_amount", 19, NextStep.STOP,
-              "The payee got less than the onion told it to expect: a node on the way took too much.",
-              (("incoming_htlc_amt", "u64"),), final_only=True,
-              stop_advice="Don't retry on this route: the last node changed the amount on the way."),
-        _kind("channel_disabled", UPDATE | 20, NextStep.RETRY_ELSEWHERE,
-              "The channel is disabled: its peer is offline or the channel is closing.",
-              (("disabled_flags", "u16"), *_UPDATE_FIELDS)),
-        _kind("expiry_too_far", 21, NextStep.EXCLUDE_NODE,
-              "The payment's total CLTV is further in the future than this node accepts: a route with a "
-              "smaller total delay is needed."),
-        _kind("invalid_onion_payload", PERM | 22, NextStep.EXCLUDE_NODE,
-              "The node could not parse its part of the onion (a field missing, malformed or not understood).",
-              (("type", "bigsize"), ("offset", "u16"))),
-        _kind("mpp_timeout", 23, NextStep.STOP,
-              "The payee did not receive every part of the multi-part payment in time (60 s in CLN) and "
-              "released the parts it was holding.", final_only=True,
-              stop_advice="Don't retry this part alone: retrying the whole payment (all parts, in a new group) "
-                          "may work."),
-        _kind("invalid_onion_blinding", BADONION | PERM | 24, NextStep.EXCLUDE_NODE,
-              "A node inside a blinded path could not process the onion.", _ONION_HASH),
+        _kind(
+            "temporary_node_failure",
+            NODE | 2,
+            NextStep.EXCLUDE_NODE,
+            "The node had a temporary problem of its own (busy, restarting or short of resources) "
+            "and would not forward the payment.",
+        ),
+        _kind(
+            "permanent_node_failure",
+            PERM | NODE | 2,
+            NextStep.EXCLUDE_NODE,
+            "The node has a permanent problem and will not forward any payment.",
+        ),
+        _kind(
+            "required_node_feature_missing",
+            PERM | NODE | 3,
+            NextStep.EXCLUDE_NODE,
+            "The node requires a feature that our payment did not use, so it will not forward it.",
+        ),
+        _kind(
+            "invalid_onion_version",
+            BADONION | PERM | 4,
+            NextStep.EXCLUDE_NODE,
+            "The node could not read the payment's onion: it uses a version the node does not understand.",
+            _ONION_HASH,
+        ),
+        _kind(
+            "invalid_onion_hmac",
+            BADONION | PERM | 5,
+            NextStep.EXCLUDE_NODE,
+            "The node found the onion's integrity check (HMAC) wrong: the onion was corrupted on the way "
+            "or built for another node.",
+            _ONION_HASH,
+        ),
+        _kind(
+            "invalid_onion_key",
+            BADONION | PERM | 6,
+            NextStep.EXCLUDE_NODE,
+            "The node could not use the onion's ephemeral key, so it could not read its instructions.",
+            _ONION_HASH,
+        ),
+        _kind(
+            "temporary_channel_failure",
+            UPDATE | 7,
+            NextStep.RETRY_ELSEWHERE,
+            "The channel could not carry the payment right now: usually not enough liquidity on that side, "
+            "or too many payments already in flight on it.",
+            _UPDATE_FIELDS,
+        ),
+        _kind(
+            "permanent_channel_failure",
+            PERM | 8,
+            NextStep.RETRY_ELSEWHERE,
+            "The channel is closed or unusable for good.",
+        ),
+        _kind(
+            "required_channel_feature_missing",
+            PERM | 9,
+            NextStep.RETRY_ELSEWHERE,
+            "The channel requires a feature that our payment did not use.",
+        ),
+        _kind(
+            "unknown_next_peer",
+            PERM | 10,
+            NextStep.RETRY_ELSEWHERE,
+            "The node has no usable channel with that short_channel_id to forward over (closed, never "
+            "existed, or the peer is gone).",
+        ),
+        _kind(
+            "amount_below_minimum",
+            UPDATE | 11,
+            NextStep.UPDATE_AND_RETRY,
+            "The amount is below the smallest payment the channel accepts (its htlc_minimum_msat).",
+            (("htlc_msat", "u64"), *_UPDATE_FIELDS),
+        ),
+        _kind(
+            "fee_insufficient",
+            UPDATE | 12,
+            NextStep.UPDATE_AND_RETRY,
+            "The fee left for this node is less than its channel policy asks: its fees may have changed "
+            "since our gossip was updated.",
+            (("htlc_msat", "u64"), *_UPDATE_FIELDS),
+        ),
+        _kind(
+            "incorrect_cltv_expiry",
+            UPDATE | 13,
+            NextStep.UPDATE_AND_RETRY,
+            "The CLTV delta left for this node is less than its channel policy asks (cltv_expiry_delta).",
+            (("cltv_expiry", "u32"), *_UPDATE_FIELDS),
+        ),
+        _kind(
+            "expiry_too_soon",
+            UPDATE | 14,
+            NextStep.UPDATE_AND_RETRY,
+            "The payment's expiry is too close to the current block height for this node to forward it "
+            "safely (our node may be behind on blocks).",
+            _UPDATE_FIELDS,
+        ),
+        _kind(
+            "incorrect_or_unknown_payment_details",
+            PERM | 15,
+            NextStep.STOP,
+            "The payee does not recognise the payment: unknown or already paid payment_hash, wrong "
+            "payment_secret, wrong amount, or its final CLTV too close.",
+            (("htlc_msat", "u64"), ("height", "u32")),
+            final_only=True,
+            stop_advice="Don't retry: check the invoice (already paid? expired? right amount?).",
+        ),
+        _kind(
+            "final_incorrect_cltv_expiry",
+            18,
+            NextStep.STOP,
+            "The payee got a payment whose CLTV expiry does not match what the onion told it.",
+            (("cltv_expiry", "u32"),),
+            final_only=True,
+            stop_advice="Don't retry: the last node changed the payment's expiry on the way.",
+        ),
+        _kind(
+            "final_incorrect_htlc_amount",
+            19,
+            NextStep.STOP,
+            "The payee got less than the onion told it to expect: a node on the way took too much.",
+            (("incoming_htlc_amt", "u64"),),
+            final_only=True,
+            stop_advice="Don't retry on this route: the last node changed the amount on the way.",
+        ),
+        _kind(
+            "channel_disabled",
+            UPDATE | 20,
+            NextStep.RETRY_ELSEWHERE,
+            "The channel is disabled: its peer is offline or the channel is closing.",
+            (("disabled_flags", "u16"), *_UPDATE_FIELDS),
+        ),
+        _kind(
+            "expiry_too_far",
+            21,
+            NextStep.EXCLUDE_NODE,
+            "The payment's total CLTV is further in the future than this node accepts: a route with a "
+            "smaller total delay is needed.",
+        ),
+        _kind(
+            "invalid_onion_payload",
+            PERM | 22,
+            NextStep.EXCLUDE_NODE,
+            "The node could not parse its part of the onion (a field missing, malformed or not understood).",
+            (("type", "bigsize"), ("offset", "u16")),
+        ),
+        _kind(
+            "mpp_timeout",
+            23,
+            NextStep.STOP,
+            "The payee did not receive every part of the multi-part payment in time (60 s in CLN) and "
+            "released the parts it was holding.",
+            final_only=True,
+            stop_advice="Don't retry this part alone: retrying the whole payment (all parts, in a new group) may work.",
+        ),
+        _kind(
+            "invalid_onion_blinding",
+            BADONION | PERM | 24,
+            NextStep.EXCLUDE_NODE,
+            "A node inside a blinded path could not process the onion.",
+            _ONION_HASH,
+        ),
     )
 }
 FAILURES_BY_NAME: dict[str, FailureKind] = {kind.name: kind for kind in FAILURES.values()}

@@ -37,7 +37,15 @@ from typing import Any, TextIO
 
 from .amounts import AmountError, fee_ppm, format_msat, format_sat, parse_amount
 from .graph import Aliases
-from .invoice import Invoice, InvoiceError, PayableInvoice, decode_invoice, expiry_against_delay, load_invoice
+from .invoice import (
+    Invoice,
+    InvoiceError,
+    PayableInvoice,
+    decode_invoice,
+    expiry_against_delay,
+    load_invoice,
+    span_text,
+)
 from .node import (
     INVALID_PARAMS,
     METHOD_NOT_FOUND,
@@ -291,23 +299,8 @@ def node_name(alias: str, node_id: str | None) -> str:
     return f"{alias} ({short_id(node_id)}...)" if alias else f"{short_id(node_id)}..."
 
 
-def duration(seconds: float) -> str:
-    """A human span: ``45 s``, ``12 min``, ``3 h 20 min``, ``6 days 23 h``."""
-    seconds = int(abs(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 120:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} days {hours} h" if hours else f"{days} days"
-
-
 def blocks_text(blocks: int) -> str:
-    return f"{blocks} blocks (~{duration(blocks * BLOCK_SECONDS)})"
+    return f"{blocks} blocks (~{span_text(blocks * BLOCK_SECONDS)})"
 
 
 def timestamp(seconds: int | None) -> str:
@@ -749,7 +742,7 @@ def invoice_lines(
     left = invoice.time_left(now)
     expiry = (
         f"{timestamp(invoice.expires_at)}, "
-        + (f"expired {duration(left)} ago" if invoice.is_expired(now) else f"in {duration(left)}")
+        + (f"expired {span_text(left)} ago" if invoice.is_expired(now) else f"in {span_text(left)}")
         + f" ({invoice.expiry} s after creation)"
     )
     pairs: list[tuple[str, str]] = [

@@ -708,16 +708,16 @@ def expiry_against_delay(invoice: Invoice, total_delay: int, now: int) -> tuple[
     worst = total_delay * BLOCK_SECONDS
     if left < worst:
         return (), (
-            f"the invoice expires in {_span(left)}, sooner than the route's worst-case delay ({total_delay} "
-            f"blocks, ~{_span(worst)}): if a hop holds the payment that long, the payee refuses it and the "
+            f"the invoice expires in {span_text(left)}, sooner than the route's worst-case delay ({total_delay} "
+            f"blocks, ~{span_text(worst)}): if a hop holds the payment that long, the payee refuses it and the "
             "funds stay locked until the delay runs out",
         )
     return (), ()
 
 
-def _span(seconds: int) -> str:
-    """``45 s``, ``59 min``, ``2 h 40 min``, ``3 days 4 h``: a time span to compare two of."""
-    seconds = max(0, int(seconds))
+def span_text(seconds: float) -> str:
+    """``45 s``, ``59 min``, ``2 h 40 min``, ``3 days 4 h``: a time span (its size; the sign is the caller's)."""
+    seconds = int(abs(seconds))
     if seconds < 120:
         return f"{seconds} s"
     minutes = seconds // 60
@@ -921,4 +921,5 @@ __all__ = [
     "decode_invoice",
     "expiry_against_delay",
     "load_invoice",
+    "span_text",
 ]

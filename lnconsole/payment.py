@@ -1030,8 +1030,10 @@ class PaymentSession:
     def _erring_alias(self, failure: RoutingFailure, route: Route | None) -> dict[str, str]:
         """The erring node's alias when the route does not give it (attached parts have no route)."""
         node_id = failure.erring_node
-        if not node_id or failure.erring_index == 0 or any(
-            hop.node_id == node_id and hop.alias for hop in (route.hops if route else ())
+        if (
+            not node_id
+            or failure.erring_index == 0
+            or any(hop.node_id == node_id and hop.alias for hop in (route.hops if route else ()))
         ):
             return {}
         alias = self._alias(node_id)
@@ -1133,8 +1135,12 @@ class PaymentSession:
             except NodeError as error:
                 if stop.is_set():
                     return
-                if error.code in (PAY_TRY_OTHER_ROUTE, PAY_DESTINATION_PERM_FAIL, PAY_UNPARSEABLE_ONION,
-                                  PAY_NO_SUCH_PAYMENT):
+                if error.code in (
+                    PAY_TRY_OTHER_ROUTE,
+                    PAY_DESTINATION_PERM_FAIL,
+                    PAY_UNPARSEABLE_ONION,
+                    PAY_NO_SUCH_PAYMENT,
+                ):
                     self._reachable(part)
                     self._failed(part, error)
                     return
@@ -1242,8 +1248,14 @@ class PaymentSession:
                     self._final_reason = self._final_reason or complete[0].message
             failed = any(part.status in ("failed", "not_sent") for part in parts)
             if self._outcome is None and (self._final_reason is not None or (failed and not live)):
-                retryable = () if self._final_reason is not None else tuple(
-                    part.key for part in parts if part.status == "failed" and part.retryable and part.retried_by is None
+                retryable = (
+                    ()
+                    if self._final_reason is not None
+                    else tuple(
+                        part.key
+                        for part in parts
+                        if part.status == "failed" and part.retryable and part.retried_by is None
+                    )
                 )
                 self._set_outcome(
                     PaymentFailed(

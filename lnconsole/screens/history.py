@@ -48,8 +48,12 @@ PENDING_CHECKS = 20
 ALIAS_BATCH = 25
 """Aliases looked up per message to the screen, so names appear while the rest are still asked."""
 
-FILTERS: tuple[tuple[str, str], ...] = (("all", "All"), ("pending", "Pending"), ("complete", "Complete"),
-                                        ("failed", "Failed"))
+FILTERS: tuple[tuple[str, str], ...] = (
+    ("all", "All"),
+    ("pending", "Pending"),
+    ("complete", "Complete"),
+    ("failed", "Failed"),
+)
 """Filter id and label, in key order: key 1 is the first."""
 
 
@@ -156,25 +160,65 @@ class HistoryScreen(ConsoleScreen[None]):
 
     CSS_PATH = "history.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open_payment", "Open", priority=True, id="history.open",
-                tooltip="Show the payment's parts and why parts failed"),
-        Binding("w", "watch", "Watch", id="history.watch",
-                tooltip="Follow this pending payment live on the attempts screen"),
-        Binding("c", "copy_hash", "Copy hash", id="history.copy_hash",
-                tooltip="Copy the payment hash to the clipboard (works over SSH)"),
-        Binding("y", "copy_preimage", "Copy preimage", id="history.copy_preimage",
-                tooltip="Copy the preimage (the proof of payment) to the clipboard"),
+        Binding(
+            "enter",
+            "open_payment",
+            "Open",
+            priority=True,
+            id="history.open",
+            tooltip="Show the payment's parts and why parts failed",
+        ),
+        Binding(
+            "w", "watch", "Watch", id="history.watch", tooltip="Follow this pending payment live on the attempts screen"
+        ),
+        Binding(
+            "c",
+            "copy_hash",
+            "Copy hash",
+            id="history.copy_hash",
+            tooltip="Copy the payment hash to the clipboard (works over SSH)",
+        ),
+        Binding(
+            "y",
+            "copy_preimage",
+            "Copy preimage",
+            id="history.copy_preimage",
+            tooltip="Copy the preimage (the proof of payment) to the clipboard",
+        ),
         Binding("r", "refresh", "Refresh", id="history.refresh", tooltip="Read the newest payments again"),
-        Binding("m", "older", "Older", show=False, id="history.older",
-                tooltip="Read older payments (when a filter shows few)"),
-        Binding("1", "filter('all')", "Show all", show=False, id="history.filter_all",
-                tooltip="Show every payment"),
-        Binding("2", "filter('pending')", "Show pending", show=False, id="history.filter_pending",
-                tooltip="Show payments with parts in flight"),
-        Binding("3", "filter('complete')", "Show complete", show=False, id="history.filter_complete",
-                tooltip="Show paid payments"),
-        Binding("4", "filter('failed')", "Show failed", show=False, id="history.filter_failed",
-                tooltip="Show payments that failed"),
+        Binding(
+            "m",
+            "older",
+            "Older",
+            show=False,
+            id="history.older",
+            tooltip="Read older payments (when a filter shows few)",
+        ),
+        Binding("1", "filter('all')", "Show all", show=False, id="history.filter_all", tooltip="Show every payment"),
+        Binding(
+            "2",
+            "filter('pending')",
+            "Show pending",
+            show=False,
+            id="history.filter_pending",
+            tooltip="Show payments with parts in flight",
+        ),
+        Binding(
+            "3",
+            "filter('complete')",
+            "Show complete",
+            show=False,
+            id="history.filter_complete",
+            tooltip="Show paid payments",
+        ),
+        Binding(
+            "4",
+            "filter('failed')",
+            "Show failed",
+            show=False,
+            id="history.filter_failed",
+            tooltip="Show payments that failed",
+        ),
     ]
 
     status_filter: str = "all"

@@ -107,8 +107,13 @@ def palette_commands(screen: Any, app: Any) -> Iterator[PaletteCommand]:
     demo = getattr(app, "demo", None)
     offered = any(action == DEMO_ACTION for _id, action in seen)
     if demo is not None and getattr(demo, "payees", None) and not offered and not screen.is_modal:
-        yield PaletteCommand("", "Demo invoices", "Pay an invoice of one of the demo's simulated payees",
-                             partial(_demo_invoices, app), DEMO_ACTION)
+        yield PaletteCommand(
+            "",
+            "Demo invoices",
+            "Pay an invoice of one of the demo's simulated payees",
+            partial(_demo_invoices, app),
+            DEMO_ACTION,
+        )
 
 
 async def _demo_invoices(app: Any) -> None:
@@ -131,8 +136,9 @@ class ActionsProvider(Provider):
         for command in palette_commands(self.screen, self.app):
             score = matcher.match(command.text)
             if score > 0:
-                yield Hit(score, matcher.highlight(command.text), command.run, text=command.text,
-                          help=command.help or None)
+                yield Hit(
+                    score, matcher.highlight(command.text), command.run, text=command.text, help=command.help or None
+                )
 
 
 __all__ = ["ActionsProvider", "PaletteCommand", "palette_commands"]

@@ -104,7 +104,9 @@ def attach_and_show(app: App[Any], payment_hash: str) -> None:
         target = pending_target(console.node, payment_hash, pending)
         if target is None:
             app.call_from_thread(
-                app.notify, "The node does not say enough about this payment to watch it.", title="Watch",
+                app.notify,
+                "The node does not say enough about this payment to watch it.",
+                title="Watch",
                 severity="warning",
             )
             return
@@ -124,12 +126,27 @@ class PaymentDetailScreen(ConsoleScreen[None]):
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="payment_detail.back", tooltip="Back to the history"),
-        Binding("w", "watch", "Watch", id="payment_detail.watch",
-                tooltip="Follow this pending payment live on the attempts screen"),
-        Binding("c", "copy_hash", "Copy hash", id="payment_detail.copy_hash",
-                tooltip="Copy the payment hash to the clipboard (works over SSH)"),
-        Binding("y", "copy_preimage", "Copy preimage", id="payment_detail.copy_preimage",
-                tooltip="Copy the preimage (the proof of payment) to the clipboard"),
+        Binding(
+            "w",
+            "watch",
+            "Watch",
+            id="payment_detail.watch",
+            tooltip="Follow this pending payment live on the attempts screen",
+        ),
+        Binding(
+            "c",
+            "copy_hash",
+            "Copy hash",
+            id="payment_detail.copy_hash",
+            tooltip="Copy the payment hash to the clipboard (works over SSH)",
+        ),
+        Binding(
+            "y",
+            "copy_preimage",
+            "Copy preimage",
+            id="payment_detail.copy_preimage",
+            tooltip="Copy the preimage (the proof of payment) to the clipboard",
+        ),
         Binding("r", "refresh", "Refresh", id="payment_detail.refresh", tooltip="Ask the node again"),
     ]
 

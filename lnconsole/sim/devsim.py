@@ -46,9 +46,7 @@ def dev_sim_invoice(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     if params["label"] is not None:
         check_label(book, payee.node_id, params["label"])
     amount = params["amount_msat"]
-    hints = select_route_hints(
-        node, payee.node_id, amount, rr_numbers=book.rr_numbers.setdefault(payee.node_id, {})
-    )
+    hints = select_route_hints(node, payee.node_id, amount, rr_numbers=book.rr_numbers.setdefault(payee.node_id, {}))
     created = book.create(
         payee.node_id,
         amount_msat=amount,
@@ -126,16 +124,12 @@ def dev_sim_channel(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
             )
     maximum = params["htlc_maximum_msat"]
     if maximum is not None and maximum > channel.capacity_msat:
-        raise bad_param(
-            "htlc_maximum_msat", maximum, f"should be at most the capacity {channel.capacity_msat}msat"
-        )
+        raise bad_param("htlc_maximum_msat", maximum, f"should be at most the capacity {channel.capacity_msat}msat")
     minimum = params["htlc_minimum_msat"]
     new_minimum = half.htlc_minimum_msat if minimum is None else minimum
     new_maximum = half.htlc_maximum_msat if maximum is None else maximum
     if new_minimum > new_maximum:
-        raise bad_param(
-            "htlc_minimum_msat", new_minimum, f"should not exceed htlc_maximum_msat {new_maximum}msat"
-        )
+        raise bad_param("htlc_minimum_msat", new_minimum, f"should not exceed htlc_maximum_msat {new_maximum}msat")
 
     policy = {attribute: params[param] for param, attribute in POLICY_PARAMS if params[param] is not None}
     with node.state.batch():

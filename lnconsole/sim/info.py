@@ -103,6 +103,7 @@ TO_SELF_DELAY = 6
 MAX_ACCEPTED_HTLCS = 483
 MAX_LABEL_BYTES = 128
 
+
 def node_version(node: SimNode) -> str:
     """getinfo's ``version``: the configured one, or an older CLN's for the ``legacy`` generation."""
     if node.config.generation == "legacy" and node.config.version == SIM_VERSION:
@@ -191,11 +192,7 @@ def listpeers(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _channel_id(name: str, value: Any) -> str:
-    if (
-        not isinstance(value, str)
-        or len(value) != 64
-        or any(c not in "0123456789abcdefABCDEF" for c in value)
-    ):
+    if not isinstance(value, str) or len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value):
         raise bad_param(name, value, "should be a channel id")
     return value.lower()
 
@@ -548,8 +545,7 @@ WARNINGS = (
     ("warning_offline", "Insufficient incoming capacity, once offline peers were excluded"),
     (
         "warning_private_unused",
-        "Insufficient incoming capacity, once private channels were excluded "
-        "(try exposeprivatechannels=true?)",
+        "Insufficient incoming capacity, once private channels were excluded (try exposeprivatechannels=true?)",
     ),
 )
 
@@ -583,9 +579,7 @@ def invoice(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         )
     fallbacks: list[bytes] = []
     for address in params["fallbacks"] or []:
-        script, problem = (
-            address_to_script(address, node.network_name) if isinstance(address, str) else (None, "")
-        )
+        script, problem = address_to_script(address, node.network_name) if isinstance(address, str) else (None, "")
         if script is None:
             if problem == "wrong_network":
                 raise RpcFault(LIGHTNINGD, f"Fallback address does not match our network {node.network_name}")

@@ -898,9 +898,7 @@ def select_route_hints(
                 choice.routes = [[candidate.route]]
     if not choice.routes:
         rr = rr_numbers if rr_numbers is not None else {}
-        order = sorted(
-            range(len(candidates)), key=lambda i: (rr.get(candidates[i].channel.short_channel_id, 0), i)
-        )
+        order = sorted(range(len(candidates)), key=lambda i: (rr.get(candidates[i].channel.short_channel_id, 0), i))
         gathered = 0
         counter = max(rr.values(), default=0)
         for index in order:

@@ -587,9 +587,7 @@ def _htlc_maximum(rng: random.Random, capacity_msat: int, htlc_minimum_msat: int
     return max(int(capacity_msat * fraction), htlc_minimum_msat, 1)
 
 
-def generate_public_graph(
-    seed: int, nodes: int = MAINNET_NODES, channels: int = MAINNET_CHANNELS
-) -> PublicGraph:
+def generate_public_graph(seed: int, nodes: int = MAINNET_NODES, channels: int = MAINNET_CHANNELS) -> PublicGraph:
     """A graph of the snapshot's size and shape, the same for the same seed (see the module's docstring)."""
     if nodes < 2 or channels < nodes - 1:
         raise ValueError(f"cannot wire {nodes} nodes with {channels} channels")

@@ -301,4 +301,3 @@ def one_of(*choices: str, should_be: str) -> Parser:
         return value
 
     return parse
-

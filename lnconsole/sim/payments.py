@@ -715,8 +715,7 @@ class PaymentBook:
                 if payment.amount_msat != amount_msat:
                     raise RpcFault(
                         PAY_RHASH_ALREADY_USED,
-                        f"Already succeeded with amount {fmt_msat(payment.amount_msat)} "
-                        f"(not {fmt_msat(amount_msat)})",
+                        f"Already succeeded with amount {fmt_msat(payment.amount_msat)} (not {fmt_msat(amount_msat)})",
                     )
                 if payment.destination and destination and payment.destination != destination:
                     raise RpcFault(PAY_RHASH_ALREADY_USED, f"Already succeeded to {payment.destination}")
@@ -883,9 +882,7 @@ class PaymentBook:
                 return channel
         return None
 
-    def _self_payment(
-        self, params: dict[str, Any], payment_hash: str, groupid: int, amount: int
-    ) -> dict[str, Any]:
+    def _self_payment(self, params: dict[str, Any], payment_hash: str, groupid: int, amount: int) -> dict[str, Any]:
         """``self_payment``: pay one of our own invoices without moving an HTLC."""
         us = self.node.our_id
         payment = self._new_payment(
@@ -1043,9 +1040,7 @@ class PaymentBook:
             if reached != hops[index].node_id:
                 # The onion layer was built for another key: the node reached can't read it and fails the HTLC
                 # as malformed; the node before it reports invalid_onion_hmac with sha256_of_onion.
-                onion_hash = hashlib.sha256(
-                    f"{payment.payment_hash}:{payment.created_index}:{index}".encode()
-                )
+                onion_hash = hashlib.sha256(f"{payment.payment_hash}:{payment.created_index}:{index}".encode())
                 await self._carry_back(payment, held, _u16(WIRE_INVALID_ONION_HMAC) + onion_hash.digest(), index - 1)
                 return
             at = reached
@@ -1204,9 +1199,7 @@ class PaymentBook:
         for _, amount, future in htlc_set.parts:
             if future.done():
                 continue
-            future.set_result(
-                failmsg if failmsg is not None else incorrect_or_unknown(amount, self.node.blockheight)
-            )
+            future.set_result(failmsg if failmsg is not None else incorrect_or_unknown(amount, self.node.blockheight))
 
     def _fulfill_set(self, htlc_set: HtlcSet) -> None:
         """The set reached its total: the invoice is paid and every part learns the preimage.
@@ -1295,9 +1288,7 @@ class PaymentBook:
     # -----------------------------------------------------------------------------------------------------
     # waitsendpay, listsendpays, delpay
 
-    async def wait(
-        self, payment_hash: str, partid: int, groupid: int | None, timeout: int | None
-    ) -> dict[str, Any]:
+    async def wait(self, payment_hash: str, partid: int, groupid: int | None, timeout: int | None) -> dict[str, Any]:
         """``json_waitsendpay`` / ``wait_payment``."""
         if groupid is None:
             groupid = self.last_groupid(payment_hash)
@@ -1326,9 +1317,7 @@ class PaymentBook:
                 if not waiting:
                     del self._waiters[key]
 
-    def select(
-        self, status: str | None, index: str | None, start: int, limit: int | None
-    ) -> Iterator[SendPay]:
+    def select(self, status: str | None, index: str | None, start: int, limit: int | None) -> Iterator[SendPay]:
         """Records in created (or updated) order from ``start``, of one status if given, at most ``limit``."""
         if limit is not None and limit == 0:
             return
@@ -1411,9 +1400,7 @@ class PaymentBook:
                     f"Payment with hash {payment_hash} has {found_status} status but it different from "
                     f"the one provided {status}",
                 )
-            raise RpcFault(
-                PAY_NO_SUCH_PAYMENT, "No payment for that payment_hash with that partid and groupid"
-            )
+            raise RpcFault(PAY_NO_SUCH_PAYMENT, "No payment for that payment_hash with that partid and groupid")
         answer = [payment.to_json() for payment in matched]
         with self._state.batch():
             for payment in matched:
@@ -1581,9 +1568,7 @@ def sendpay(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     ],
 )
 async def waitsendpay(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    return await _book(ctx).wait(
-        params["payment_hash"], params["partid"], params["groupid"], params["timeout"]
-    )
+    return await _book(ctx).wait(params["payment_hash"], params["partid"], params["groupid"], params["timeout"])
 
 
 LIST_PARAMS = [

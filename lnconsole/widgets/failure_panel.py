@@ -110,8 +110,9 @@ class FailurePanel(Static):
         if state.route is not None and state.route.hops:
             lines.extend(route_lines(state.route, highlight))
         else:
-            lines.append(Text("Route: not known here (the part was found on the node, not sent by this console).",
-                              style="dim"))
+            lines.append(
+                Text("Route: not known here (the part was found on the node, not sent by this console).", style="dim")
+            )
 
         node_id = getattr(explanation, "erring_node", None) or (failure.erring_node if failure else None)
         if node_id:
@@ -169,9 +170,12 @@ def _actions(state: PartState) -> Text:
     channel = _failing_channel(state)
     around = f" around {channel}" if channel else ""
     return Text.assemble(
-        ("r", "bold reverse"), f" retry{around}   ",
-        ("e", "bold reverse"), " retry with an edited route   ",
-        ("g", "bold reverse"), " give up",
+        ("r", "bold reverse"),
+        f" retry{around}   ",
+        ("e", "bold reverse"),
+        " retry with an edited route   ",
+        ("g", "bold reverse"),
+        " give up",
     )
 
 

@@ -30,9 +30,7 @@ def listchannels_entry(sim: RunningSim, scid: str, source: str) -> dict[str, Any
 
 
 def test_dev_sim_invoice_from_another_node_by_alias(regtest: RunningSim) -> None:
-    answer = devsim(
-        regtest, "dev-sim-invoice", node="C", amount_msat=50_000_000, description="from C", expiry=600
-    )
+    answer = devsim(regtest, "dev-sim-invoice", node="C", amount_msat=50_000_000, description="from C", expiry=600)
     assert list(answer) == ["bolt11", "payment_hash", "payment_secret", "payee", "label", "expires_at"]
     assert answer["payee"] == regtest.alias("C")
     assert answer["bolt11"].startswith("lnbcrt500u1")
@@ -340,8 +338,4 @@ def test_dev_sim_commands_are_simulator_only_names(regtest: RunningSim) -> None:
 
     ours = {"dev-sim-invoice", "dev-sim-channel", "dev-sim-node"}
     assert ours <= set(COMMANDS)
-    assert all(
-        name.startswith("dev-sim-")
-        for name in COMMANDS
-        if COMMANDS[name].handler.__module__.endswith("devsim")
-    )
+    assert all(name.startswith("dev-sim-") for name in COMMANDS if COMMANDS[name].handler.__module__.endswith("devsim"))

@@ -119,7 +119,6 @@ def test_deprecated_apis_off_for_the_node(start_sim: Callable[..., RunningSim]) 
     assert caught.value.error == {"code": -32601, "message": 'Command "getroute" is deprecated'}
 
 
-
 def hops(result: dict[str, Any], sim: RunningSim) -> list[tuple[str, str]]:
     names = {sim.alias(a): a for a in "ABCDE"}
     return [(hop["channel"], names[hop["id"]]) for hop in result["route"]]

@@ -794,7 +794,6 @@ def test_askrene_test_getroutes_maxdelay(gen_network: Callable[..., tuple[Runnin
 # The mainnet graph: answers stay consistent (and quick) at 17,000 nodes.
 
 
-
 def test_mainnet_routes_are_consistent(start_sim: Callable[..., RunningSim]) -> None:
     sim = start_sim("mainnet", graph=MAINNET_SNAPSHOT, seed=3)
     index = sim.node.component(RoutingGraph).index()

@@ -139,10 +139,7 @@ def test_listpeerchannels_filters(regtest: RunningSim) -> None:
     by_cid = regtest.rpc.listpeerchannels(channel_id=by_id["channels"][0]["channel_id"])
     assert [channel["short_channel_id"] for channel in by_cid["channels"]] == ["103x1x0"]
     # Not a peer of ours, or a channel between others: an empty list, as lightningd answers.
-    assert (
-        regtest.rpc.listpeerchannels(regtest.alias("C"))
-        == recorded("basics", "listpeerchannels", 2)["result"]
-    )
+    assert regtest.rpc.listpeerchannels(regtest.alias("C")) == recorded("basics", "listpeerchannels", 2)["result"]
     assert regtest.rpc.listpeerchannels(short_channel_id="103x2x0") == {"channels": []}
 
 
@@ -270,9 +267,7 @@ def test_listchannels_filters_by_scid_source_and_destination(regtest: RunningSim
         (2, {"source": "A"}),
         (3, {"destination": "C"}),
     ):
-        request = {
-            key: regtest.alias(value) if key != "short_channel_id" else value for key, value in params.items()
-        }
+        request = {key: regtest.alias(value) if key != "short_channel_id" else value for key, value in params.items()}
         answer = regtest.rpc.listchannels(**request)
         assert_valid_response("listchannels", answer)
         real = recorded("basics", "listchannels", index)["result"]["channels"]
@@ -281,13 +276,8 @@ def test_listchannels_filters_by_scid_source_and_destination(regtest: RunningSim
 
 
 def test_listchannels_parameter_errors(regtest: RunningSim) -> None:
-    assert (
-        rpc_error(lambda: regtest.rpc.listchannels("nonsense"))
-        == recorded("basics", "listchannels", 5)["error"]
-    )
-    assert rpc_error(
-        lambda: regtest.rpc.listchannels(source=regtest.alias("A"), destination=regtest.alias("C"))
-    ) == {
+    assert rpc_error(lambda: regtest.rpc.listchannels("nonsense")) == recorded("basics", "listchannels", 5)["error"]
+    assert rpc_error(lambda: regtest.rpc.listchannels(source=regtest.alias("A"), destination=regtest.alias("C"))) == {
         "code": -32602,
         "message": "Can only specify one of `short_channel_id`, `source` or `destination`",
     }
@@ -306,8 +296,7 @@ def test_listchannels_leaves_private_channels_out(regtest: RunningSim) -> None:
     assert "103x6x0" not in scids and len(scids) == 5
     assert regtest.rpc.listchannels("103x6x0") == {"channels": []}
     assert all(
-        e["short_channel_id"] != "103x6x0"
-        for e in regtest.rpc.listchannels(source=regtest.alias("E"))["channels"]
+        e["short_channel_id"] != "103x6x0" for e in regtest.rpc.listchannels(source=regtest.alias("E"))["channels"]
     )
 
 
@@ -325,9 +314,7 @@ def big_network(channels: int, node_count: int) -> tuple[SimNode, list[str]]:
         a, b = ids[(c * 7) % node_count], ids[(c * 13 + 1) % node_count]
         if a == b:
             b = ids[(c * 13 + 2) % node_count]
-        network.add_channel(
-            f"{600000 + c}x1x0", a, b, 1_000_000_000, a_policy=HalfChannel(), b_policy=HalfChannel()
-        )
+        network.add_channel(f"{600000 + c}x1x0", a, b, 1_000_000_000, a_policy=HalfChannel(), b_policy=HalfChannel())
     return SimNode(network, ids[0], SimConfig(hop_delay_ms=0)), ids[:3]
 
 
@@ -397,9 +384,7 @@ def test_deprecations_switches_deprecated_commands_off_for_one_connection(regtes
         "method": "getroute",
         "params": {"id": regtest.alias("C"), "amount_msat": 1000, "riskfactor": 1},
     }
-    off, refused = exchange(
-        regtest.socket_path, [{"method": "deprecations", "params": {"enable": False}}, getroute]
-    )
+    off, refused = exchange(regtest.socket_path, [{"method": "deprecations", "params": {"enable": False}}, getroute])
     assert off["result"] == recorded("getroute", "deprecations")["result"] == {}
     assert refused["error"] == {"code": -32601, "message": 'Command "getroute" is deprecated'}
     # Another connection still has them.

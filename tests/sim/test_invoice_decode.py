@@ -401,9 +401,7 @@ def test_invoice_recorded_duplicate_label_error(regtest: RunningSim) -> None:
     real = next(c for c in transcript_calls("invoice", "invoice_decode") if "error" in c["response"])
     label = real["request"]["params"]["label"]
     regtest.rpc.invoice(50_000_000, label, "decode me")
-    assert (
-        rpc_error(lambda: regtest.rpc.call("invoice", real["request"]["params"])) == real["response"]["error"]
-    )
+    assert rpc_error(lambda: regtest.rpc.call("invoice", real["request"]["params"])) == real["response"]["error"]
 
 
 def test_invoice_options(regtest: RunningSim) -> None:
@@ -529,9 +527,7 @@ def test_invoice_route_hints_follow_exposeprivatechannels(regtest: RunningSim) -
     assert all(route[0]["short_channel_id"] != "103x1x0" for route in plain.get("routes", []))
     exposed = decoded(regtest.rpc, regtest.rpc.invoice(1000, "p2", "d", exposeprivatechannels=True)["bolt11"])
     assert exposed["routes"][0][0]["short_channel_id"] == "103x1x0"
-    named = decoded(
-        regtest.rpc, regtest.rpc.invoice(1000, "p3", "d", exposeprivatechannels="103x1x0")["bolt11"]
-    )
+    named = decoded(regtest.rpc, regtest.rpc.invoice(1000, "p3", "d", exposeprivatechannels="103x1x0")["bolt11"])
     assert [route[0]["short_channel_id"] for route in named["routes"]] == ["103x1x0"]
 
 
@@ -556,9 +552,7 @@ def test_listinvoices_like_lightningd(regtest: RunningSim) -> None:
     assert regtest.rpc.listinvoices(invstring=other["bolt11"])["invoices"][0]["label"] == "other"
     assert [i["label"] for i in regtest.rpc.listinvoices()["invoices"]] == ["decode-1", "other"]
     assert [i["label"] for i in regtest.rpc.listinvoices(index="created", start=2)["invoices"]] == ["other"]
-    assert [i["label"] for i in regtest.rpc.listinvoices(index="created", limit=1)["invoices"]] == [
-        "decode-1"
-    ]
+    assert [i["label"] for i in regtest.rpc.listinvoices(index="created", limit=1)["invoices"]] == ["decode-1"]
     assert regtest.rpc.listinvoices("nope") == {"invoices": []}
     # Invoices of other nodes are theirs, not ours.
     regtest.rpc.call("dev-sim-invoice", {"node": "C", "label": "c-invoice"})
@@ -581,10 +575,7 @@ def test_listinvoices_paid_and_expired(regtest: RunningSim) -> None:
     by_label = {entry["label"]: entry for entry in answer["invoices"]}
     assert by_label["paid"]["status"] == "paid"
     assert (by_label["paid"]["pay_index"], by_label["paid"]["amount_received_msat"]) == (1, 1000)
-    assert (
-        hashlib.sha256(bytes.fromhex(by_label["paid"]["payment_preimage"])).hexdigest()
-        == paid["payment_hash"]
-    )
+    assert hashlib.sha256(bytes.fromhex(by_label["paid"]["payment_preimage"])).hexdigest() == paid["payment_hash"]
     assert list(by_label["paid"])[:9] == [
         "label",
         "bolt11",
@@ -647,9 +638,9 @@ def test_legacy_node_has_decodepay_with_decodes_fields(legacy: RunningSim) -> No
     answer = legacy.rpc.call("decodepay", {"bolt11": "lightning:" + DONATION.upper()})
     full = decoded(legacy.rpc, DONATION)
     assert answer == {key: value for key, value in full.items() if key not in ("type", "valid")}
-    assert legacy.rpc.call("decodepay", {"bolt11": HASHED, "description": HASHED_DESCRIPTION})[
-        "amount_msat"
-    ] == (2_000_000_000)
+    assert legacy.rpc.call("decodepay", {"bolt11": HASHED, "description": HASHED_DESCRIPTION})["amount_msat"] == (
+        2_000_000_000
+    )
 
 
 def test_legacy_decodepay_errors(legacy: RunningSim) -> None:
@@ -662,9 +653,7 @@ def test_legacy_decodepay_errors(legacy: RunningSim) -> None:
         "code": -1,
         "message": "Invalid bolt11: Invalid amount postfix 'x'",
     }
-    assert rpc_error(
-        lambda: legacy.rpc.call("decodepay", {"bolt11": HASHED, "description": "something else"})
-    ) == {
+    assert rpc_error(lambda: legacy.rpc.call("decodepay", {"bolt11": HASHED, "description": "something else"})) == {
         "code": -1,
         "message": "Invalid bolt11: h: does not match description",
     }

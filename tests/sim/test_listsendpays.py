@@ -14,9 +14,7 @@ from tests.schema import assert_valid_response
 from tests.sim.helpers import ABC, ADC, build_route, make_invoice, rpc_error
 
 
-def pay(
-    sim: RunningSim, payment_hash: str, amount_msat: int, secret: str | None, **extra: Any
-) -> dict[str, Any]:
+def pay(sim: RunningSim, payment_hash: str, amount_msat: int, secret: str | None, **extra: Any) -> dict[str, Any]:
     """Send over A-B-C and wait for the outcome; returns the record as listsendpays shows it afterwards."""
     route = build_route(sim, *ABC, amount_msat)
     sim.rpc.call("sendpay", {"route": route, "payment_hash": payment_hash, "payment_secret": secret} | extra)
@@ -36,9 +34,7 @@ def history(start_sim: Any) -> tuple[RunningSim, dict[str, Any]]:
     mpp = make_invoice(sim, "C", 40_000_000)
     held = make_invoice(sim, "C", 100_000_000)
     unknown = "0f" * 32
-    pay(
-        sim, single.payment_hash, 50_000_000, single.payment_secret, label="single part", bolt11=single.bolt11
-    )
+    pay(sim, single.payment_hash, 50_000_000, single.payment_secret, label="single part", bolt11=single.bolt11)
     pay(sim, unknown, 20_000_000, single.payment_secret)
     pay(sim, expired.payment_hash, 10_000_000, expired.payment_secret, bolt11=expired.bolt11)
     for partid, path in ((1, ABC), (2, ADC)):
@@ -159,8 +155,7 @@ def test_delpay(history: tuple[RunningSim, dict[str, Any]]) -> None:
     expired = h["expired"].payment_hash
     assert rpc_error(sim.rpc.delpay, expired, "complete") == {
         "code": 208,
-        "message": f"Payment with hash {expired} has failed status but it different from the one provided "
-        "complete",
+        "message": f"Payment with hash {expired} has failed status but it different from the one provided complete",
     }
     [record] = sim.rpc.listsendpays(payment_hash=expired)["payments"]
     deleted = sim.rpc.delpay(expired, "failed")

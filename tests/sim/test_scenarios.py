@@ -148,9 +148,7 @@ def test_demo_keys_come_from_the_seed(demo: SimNode) -> None:
     other = build_scenario("demo", SimConfig(seed=1))
     assert sorted(again.network.nodes) == sorted(demo.network.nodes)
     assert set(other.network.nodes).isdisjoint(demo.network.nodes)
-    assert sorted(n.alias for n in other.network.nodes.values()) == sorted(
-        n.alias for n in demo.network.nodes.values()
-    )
+    assert sorted(n.alias for n in other.network.nodes.values()) == sorted(n.alias for n in demo.network.nodes.values())
     for node in demo.network.nodes.values():
         assert PrivateKey(node.secret_key).public_key.format().hex() == node.node_id
 
@@ -355,9 +353,7 @@ def test_snapshot_nodes_keep_their_own_policies(snapshot: SimNode) -> None:
     same = total = 0
     for node_id, channels in snapshot.network.by_node.items():
         deltas = Counter(
-            half.cltv_delta
-            for channel in channels
-            if (half := channel.halves[channel.direction_from(node_id)]).enabled
+            half.cltv_delta for channel in channels if (half := channel.halves[channel.direction_from(node_id)]).enabled
         )
         if sum(deltas.values()) >= 2:
             same += deltas.most_common(1)[0][1]
@@ -514,9 +510,7 @@ def gossip_store(tmp_path: Path) -> Iterator[tuple[Path, dict[str, StoreNode]]]:
         for direction, name in enumerate((first, second)):
             if name == skip_update_of:
                 continue
-            update = channel_update(
-                scid, direction, 1_760_000_000 + direction, policies[name], name == disable
-            )
+            update = channel_update(scid, direction, 1_760_000_000 + direction, policies[name], name == disable)
             records.append(_record(update))
     _, _, id_1, id_2 = ends("alice", "dave")
     deleted = GOSSIP_STORE_COMPLETE | GOSSIP_STORE_DELETED  # lightningd marks a record deleted in place
@@ -594,14 +588,10 @@ def test_generated_mainnet_has_the_snapshots_size(generated: SimNode) -> None:
 
 def test_generated_mainnet_has_the_snapshots_shape(generated: SimNode) -> None:
     network = generated.network
-    degrees = sorted(
-        len(network.channels_of(node_id)) for node_id in network.nodes if node_id != generated.our_id
-    )
+    degrees = sorted(len(network.channels_of(node_id)) for node_id in network.nodes if node_id != generated.our_id)
     nodes = len(degrees)
     assert abs(degrees.count(1) / nodes - 0.542) < 0.01  # the snapshot: 54.2% of nodes have one channel
-    assert (
-        degrees[nodes // 2] == 1 and degrees[int(0.9 * nodes)] == 8 and 60 <= degrees[int(0.99 * nodes)] <= 90
-    )
+    assert degrees[nodes // 2] == 1 and degrees[int(0.9 * nodes)] == 8 and 60 <= degrees[int(0.99 * nodes)] <= 90
     assert degrees[-1] > 1000
     halves = [half for _, _, half in network.halves()]
     enabled = [half for half in halves if half.enabled]

@@ -98,9 +98,7 @@ def test_single_part_success_and_waitsendpay_again(regtest: RunningSim) -> None:
 def test_resend_after_success(regtest: RunningSim) -> None:
     invoice = make_invoice(regtest, "C", 50_000_000)
     route = build_route(regtest, ["B", "C"], ["103x1x0", "103x2x0"], 50_000_000)
-    regtest.rpc.sendpay(
-        route, invoice.payment_hash, payment_secret=invoice.payment_secret, amount_msat=50_000_000
-    )
+    regtest.rpc.sendpay(route, invoice.payment_hash, payment_secret=invoice.payment_secret, amount_msat=50_000_000)
     done = regtest.rpc.waitsendpay(invoice.payment_hash, timeout=10)
     balance = half_of(regtest, "103x1x0", "A").balance_msat
 
@@ -155,9 +153,7 @@ def test_amount_formats_and_v2606_route_names(regtest: RunningSim) -> None:
 
 def test_self_payment(regtest: RunningSim) -> None:
     invoice = make_invoice(regtest, "A", 5_000)
-    done = regtest.rpc.sendpay(
-        [], invoice.payment_hash, amount_msat=5_000, payment_secret=invoice.payment_secret
-    )
+    done = regtest.rpc.sendpay([], invoice.payment_hash, amount_msat=5_000, payment_secret=invoice.payment_secret)
     assert_valid_response("sendpay", done)
     assert done == {
         "created_index": 1,
@@ -177,9 +173,7 @@ def test_self_payment(regtest: RunningSim) -> None:
     assert error["code"] == 203
     assert error["message"] == f"Unknown invoice {unknown}"
     assert error["data"]["status"] == "pending"
-    assert {
-        key: error["data"][key] for key in ("erring_index", "failcode", "failcodename", "erring_node")
-    } == {
+    assert {key: error["data"][key] for key in ("erring_index", "failcode", "failcodename", "erring_node")} == {
         "erring_index": 0,
         "failcode": 16399,
         "failcodename": "WIRE_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS",
@@ -216,9 +210,7 @@ def test_parameter_errors(regtest: RunningSim) -> None:
         "code": -32602,
         "message": "Must specify msatoshi with partid",
     }
-    assert error(
-        {"route": route, "payment_hash": invoice.payment_hash, "partid": 1, "amount_msat": 20_000_000}
-    ) == {
+    assert error({"route": route, "payment_hash": invoice.payment_hash, "partid": 1, "amount_msat": 20_000_000}) == {
         "code": -32602,
         "message": "partid requires payment_secret",
     }
@@ -259,9 +251,7 @@ def test_parameter_errors(regtest: RunningSim) -> None:
     assert error({"route": [no_id], "payment_hash": "13" * 32})["message"].startswith(
         "route: must have either node_id_out or id: invalid token '{"
     )
-    assert error(
-        {"route": [hop | {"channel": "1x1x1", "amount_msat": "lots"}], "payment_hash": "13" * 32}
-    ) == {
+    assert error({"route": [hop | {"channel": "1x1x1", "amount_msat": "lots"}], "payment_hash": "13" * 32}) == {
         "code": -32602,
         "message": "route: bad amount: invalid token '\"lots\"'",
     }
@@ -302,9 +292,7 @@ def test_first_channel_unknown_or_wrong_first_hop(regtest: RunningSim) -> None:
     assert rpc_error(regtest.rpc.sendpay, unknown_channel, "11" * 32) == expected
     wrong_first_id = [route[0] | {"id": regtest.alias("E")}, route[1]]  # E is no peer of ours
     assert (
-        rpc_error(
-            regtest.rpc.sendpay, wrong_first_id, invoice.payment_hash, payment_secret=invoice.payment_secret
-        )
+        rpc_error(regtest.rpc.sendpay, wrong_first_id, invoice.payment_hash, payment_secret=invoice.payment_secret)
         == expected
     )
     other_peers_channel = [route[0] | {"channel": "103x3x0"}, route[1]]  # A-D's channel, but the id says B
@@ -346,8 +334,7 @@ def test_first_hop_without_liquidity_fails_locally(regtest: RunningSim) -> None:
     error = rpc_error(regtest.rpc.waitsendpay, invoice.payment_hash, timeout=10)
     assert error["code"] == 204
     assert error["message"] == (
-        "failed: WIRE_TEMPORARY_CHANNEL_FAILURE (WIRE_TEMPORARY_CHANNEL_FAILURE: Capacity exceeded - "
-        "HTLC fee: 4866sat)"
+        "failed: WIRE_TEMPORARY_CHANNEL_FAILURE (WIRE_TEMPORARY_CHANNEL_FAILURE: Capacity exceeded - HTLC fee: 4866sat)"
     )
     failure = failure_fields(error, sent)
     assert failure == {
@@ -365,9 +352,7 @@ def test_first_hop_without_liquidity_fails_locally(regtest: RunningSim) -> None:
 # Failures at the destination (203)
 
 
-def check_destination_failure(
-    sim: RunningSim, error: dict[str, Any], sent: dict[str, Any], htlc_msat: int
-) -> None:
+def check_destination_failure(sim: RunningSim, error: dict[str, Any], sent: dict[str, Any], htlc_msat: int) -> None:
     """A 203 from C for a payment over A-B-C, as the transcripts' wrong-hash and no-secret cases."""
     assert error["code"] == 203
     assert error["message"] == "failed: WIRE_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS (reply from remote)"
@@ -422,20 +407,14 @@ def test_wrong_payment_secret_and_underpayment(regtest: RunningSim) -> None:
     invoice = make_invoice(regtest, "C", 10_000_000)
     route = build_route(regtest, ["B", "C"], ["103x1x0", "103x2x0"], 10_000_000)
     sent = regtest.rpc.sendpay(route, invoice.payment_hash, payment_secret="ab" * 32)
-    check_destination_failure(
-        regtest, rpc_error(regtest.rpc.waitsendpay, invoice.payment_hash), sent, 10_000_000
-    )
+    check_destination_failure(regtest, rpc_error(regtest.rpc.waitsendpay, invoice.payment_hash), sent, 10_000_000)
     small = build_route(regtest, ["B", "C"], ["103x1x0", "103x2x0"], 9_999_999)
     sent = regtest.rpc.sendpay(small, invoice.payment_hash, payment_secret=invoice.payment_secret)
     assert sent["groupid"] == 2  # last group + 1
-    check_destination_failure(
-        regtest, rpc_error(regtest.rpc.waitsendpay, invoice.payment_hash), sent, 9_999_999
-    )
+    check_destination_failure(regtest, rpc_error(regtest.rpc.waitsendpay, invoice.payment_hash), sent, 9_999_999)
     triple = build_route(regtest, ["B", "C"], ["103x1x0", "103x2x0"], 30_000_000)
     sent = regtest.rpc.sendpay(triple, invoice.payment_hash, payment_secret=invoice.payment_secret)
-    check_destination_failure(
-        regtest, rpc_error(regtest.rpc.waitsendpay, invoice.payment_hash), sent, 30_000_000
-    )
+    check_destination_failure(regtest, rpc_error(regtest.rpc.waitsendpay, invoice.payment_hash), sent, 30_000_000)
 
 
 def test_expired_invoice(regtest: RunningSim) -> None:
@@ -460,9 +439,7 @@ def test_final_cltv_counts_from_the_next_block(regtest: RunningSim) -> None:
     late = make_invoice(regtest, "C", 10_000_000)
     route = build_route(regtest, ["B", "C"], ["103x1x0", "103x2x0"], 10_000_000, final_cltv=8)
     sent = regtest.rpc.sendpay(route, late.payment_hash, payment_secret=late.payment_secret)
-    check_destination_failure(
-        regtest, rpc_error(regtest.rpc.waitsendpay, late.payment_hash), sent, 10_000_000
-    )
+    check_destination_failure(regtest, rpc_error(regtest.rpc.waitsendpay, late.payment_hash), sent, 10_000_000)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -627,9 +604,7 @@ def test_flaky_node_fails_sometimes(start_sim: Any) -> None:
     sim.rpc.sendpay(route, invoice.payment_hash, payment_secret=invoice.payment_secret)
     error = rpc_error(sim.rpc.waitsendpay, invoice.payment_hash, timeout=10)
     assert error["data"]["failcodename"] == "WIRE_TEMPORARY_CHANNEL_FAILURE"
-    assert error["data"]["erring_node"] == sim.alias("B") and error["data"]["raw_message"].startswith(
-        "10070000"
-    )
+    assert error["data"]["erring_node"] == sim.alias("B") and error["data"]["raw_message"].startswith("10070000")
 
 
 def test_route_naming_a_node_the_channel_does_not_reach(regtest: RunningSim) -> None:
@@ -645,9 +620,7 @@ def test_route_naming_a_node_the_channel_does_not_reach(regtest: RunningSim) -> 
     assert failure["erring_index"] == 1 and failure["erring_node"] == regtest.alias("E")  # BADONION: the next
     assert failure["failcode"] == 0xC005 and len(bytes.fromhex(failure["raw_message"])) == 34
     again = rpc_error(regtest.rpc.waitsendpay, invoice.payment_hash)
-    assert (
-        again["code"] == 202 and again["message"] == "Malformed error reply"
-    )  # wait_payment's BADONION rule
+    assert again["code"] == 202 and again["message"] == "Malformed error reply"  # wait_payment's BADONION rule
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -85,9 +85,7 @@ def test_positional_parameters_follow_the_declared_order(regtest: RunningSim) ->
         ),
     ],
 )
-def test_bad_parameters_are_refused_with_lightningds_wording(
-    regtest: RunningSim, params: object, message: str
-) -> None:
+def test_bad_parameters_are_refused_with_lightningds_wording(regtest: RunningSim, params: object, message: str) -> None:
     with pytest.raises(RpcError) as caught:
         regtest.rpc.call("listchannels", params)
     assert caught.value.error == {"code": -32602, "message": message}

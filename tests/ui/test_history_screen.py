@@ -44,12 +44,15 @@ class Payments:
 
         self.unknown = hashlib.sha256(b"nobody has this preimage").hexdigest()
         for groupid in (1, 2):
-            sim.rpc.call("sendpay", {
-                "route": build_route(sim, *ABC, 20_000_000),
-                "payment_hash": self.unknown,
-                "payment_secret": os.urandom(32).hex(),
-                "groupid": groupid,
-            })
+            sim.rpc.call(
+                "sendpay",
+                {
+                    "route": build_route(sim, *ABC, 20_000_000),
+                    "payment_hash": self.unknown,
+                    "payment_secret": os.urandom(32).hex(),
+                    "groupid": groupid,
+                },
+            )
             with pytest.raises(RpcError):
                 sim.rpc.waitsendpay(self.unknown, groupid=groupid, timeout=10)
 

@@ -49,9 +49,11 @@ async def test_the_palette_lists_the_screens_actions_then_the_apps_with_their_ke
         listed = texts(pilot.app)
         assert listed[:4] == ["⏎ Open", "c Copy hash", "y Copy preimage", "r Refresh"]
         assert {"m Older", "1 Show all", "4 Show failed"} <= set(listed)  # keys the footer leaves out too
-        app_actions = {f"{key_label(pilot.app.get_key_display(binding))} {binding.description}"
-                       for binding in Binding.make_bindings(LnConsoleApp.BINDINGS)}
-        assert set(listed[-len(app_actions):]) == app_actions
+        app_actions = {
+            f"{key_label(pilot.app.get_key_display(binding))} {binding.description}"
+            for binding in Binding.make_bindings(LnConsoleApp.BINDINGS)
+        }
+        assert set(listed[-len(app_actions) :]) == app_actions
         assert "F5 History" in app_actions
         assert "w Watch" not in listed  # the selected payment is complete: nothing to watch
         assert not any("Focus" in text or "Cursor" in text for text in listed)  # Textual's own keys stay out
