@@ -91,7 +91,7 @@ def test_next_steps_follow_bolt4() -> None:
     assert "whole payment" in FAILURES_BY_NAME["mpp_timeout"].stop_advice
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
 @given(failcode=st.integers(0, 0xFFFF))
 def test_every_failcode_has_an_explanation_and_a_next_step(failcode: int) -> None:
     kind = failure_kind(failcode)
@@ -121,7 +121,7 @@ def test_every_known_failcode_explains_on_a_route(code: int) -> None:
 _ids = st.sampled_from(["A", "B", "C", "D", "02" + "ab" * 32, None, "", 7])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
 @given(
     data=st.fixed_dictionaries(
         {},
@@ -150,7 +150,7 @@ def test_explain_never_raises(data: dict[str, Any], hops: int, with_route: bool,
         assert route.destination not in explanation.exclude_nodes or not route.hops
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
 @given(raw=st.binary(max_size=300))
 def test_any_raw_message_decodes_or_is_none(raw: bytes) -> None:
     message = decode_failure_message(raw.hex())

@@ -812,7 +812,9 @@ def _judge(text: str) -> None:
     assert all(isinstance(problem, str) and problem for problem in check.problems)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=400, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     base=st.sampled_from(VALID_FOR_FUZZ),
     edits=st.lists(
@@ -834,7 +836,9 @@ def test_mutated_text_never_raises_anything_but_invoice_error(base: str, edits: 
     _judge(text)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=400, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     base=st.sampled_from(VALID_FOR_FUZZ),
     edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 31)), min_size=1, max_size=6),
@@ -854,7 +858,9 @@ def test_mutated_data_with_a_valid_checksum_never_raises_anything_but_invoice_er
     _judge(_recode(base, mutate, hrp=hrp))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     base=st.sampled_from(VALID_FOR_FUZZ),
     edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 31)), min_size=1, max_size=3),
@@ -884,7 +890,7 @@ def test_what_lightningd_accepts_the_console_reads_the_same(base: str, edits: li
     assert len(invoice.route_hints) == len(reference.get("routes", []))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, derandomize=True, database=None, deadline=None)
 @given(amount=st.text(max_size=30))
 def test_any_amount_text_gets_an_amount_or_a_problem(amount: str) -> None:
     invoice = decode_invoice(DONATION)
