@@ -144,10 +144,12 @@ class LnConsoleApp(App[None]):
     def on_mount(self) -> None:
         from .screens.invoice import InvoiceScreen
 
-        self.push_screen(InvoiceScreen())
+        screen = InvoiceScreen()
+        self.push_screen(screen)
         # The header asks the node once the first screen is drawn: the answer can't be on that screen anyway,
-        # and its worker thread would only slow the drawing down (issue 5: start-up).
-        self.call_after_refresh(self.refresh_status)
+        # and its worker thread would only slow the drawing down (issue 5: start-up). After the screen's refresh,
+        # not the app's: the app refreshes itself only on a focus change, and the first screen may not focus.
+        screen.call_after_refresh(self.refresh_status)
         self.resume_payments()
         if self._poll_status:
             self.set_interval(STATUS_INTERVAL_S, self.refresh_status)

@@ -236,7 +236,17 @@ class InvoiceScreen(ConsoleScreen[None]):
         self._rechecked_expiry = False
         self._recheck_timer: Timer | None = None
 
+    @property
+    def _opens_demo_picker(self) -> bool:
+        demo = self.lnapp.demo
+        return not self._initial_text and self._offer_demo and demo is not None and bool(demo.payees)
+
     def compose(self) -> ComposeResult:
+        if self._opens_demo_picker:
+            # The picker opens over this screen at once: the invoice field gets the focus when it closes, and
+            # nothing before (focusing a widget, then losing the focus to the picker, restyles the screen twice
+            # for nothing that shows: issue 5, start-up).
+            self.AUTO_FOCUS = ""
         yield NodeHeader()
         with Horizontal(id="invoice-body"):
             with VerticalScroll(id="invoice-main"):
@@ -316,13 +326,15 @@ class InvoiceScreen(ConsoleScreen[None]):
         self.qr_panel.display = False
         for box in (self.amount_error, self.problems_box, self.warnings_box):
             _say(box, "")
-        self.invoice_input.focus()
         self.set_interval(1.0, self._tick)
         if self._initial_text:
+            self.invoice_input.focus()
             self.invoice_input.value = self._initial_text
             self._check(self._initial_text)
-        elif self._offer_demo and self.lnapp.demo is not None and self.lnapp.demo.payees:
+        elif self._opens_demo_picker:
             self.call_after_refresh(self.action_demo_invoices)
+        else:
+            self.invoice_input.focus()
 
     def on_resize(self, event: events.Resize) -> None:
         self.call_after_refresh(self._place_qr)
@@ -628,6 +640,8 @@ class InvoiceScreen(ConsoleScreen[None]):
             return
 
         def chosen(alias: str | None) -> None:
+            self.__dict__.pop("AUTO_FOCUS", None)  # the class's own again (see compose)
+            self.invoice_input.focus()
             if alias:
                 _say(self.status_line, f"Asking {alias} for an invoice…")
                 self.status_line.set_classes("muted")

@@ -36,7 +36,7 @@ from lnconsole.screens.split import SplitScreen
 from tests.conftest import RunningSim
 from tests.engine.helpers import Payer
 from tests.faults.helpers import TALLY, check_parts
-from tests.ui.helpers import app_for, in_event_loop, wait_until, workers_done
+from tests.ui.helpers import app_for, in_event_loop, started, wait_until, workers_done
 
 SAT = 1000
 
@@ -500,7 +500,7 @@ async def test_the_invoice_screen_says_the_answer_was_unexpected_and_the_next_pa
     notified: list[tuple[str, str]] = []
     async with app.run_test(size=(100, 32)) as pilot:
         app.notify = lambda message, **options: notified.append((options.get("title", ""), message))  # type: ignore[method-assign]
-        await workers_done(pilot, "resume")
+        await started(pilot)
         screen = app.screen
         assert isinstance(screen, InvoiceScreen)
         node.odd("getinfo", edited(lambda answer: answer.pop("id")), times=1)
@@ -532,7 +532,7 @@ async def test_the_route_screen_says_the_finder_answered_oddly_and_finds_again(
     notified: list[tuple[str, str]] = []
     async with app.run_test(size=(120, 32)) as pilot:
         app.notify = lambda message, **options: notified.append((options.get("title", ""), message))  # type: ignore[method-assign]
-        await workers_done(pilot, "resume")
+        await started(pilot)
         node.odd("getroutes", edited(lambda answer: answer["routes"][0].pop("path")))
         screen = RouteScreen(payable)
         await app.push_screen(screen)
@@ -585,7 +585,7 @@ async def test_the_invoice_screen_shows_an_escape_laden_description_as_text(regt
     created = issue(regtest, description=SNEAKY)
     app = app_for(regtest, now=time.time())
     async with app.run_test(size=(120, 32)) as pilot:
-        await workers_done(pilot, "resume")
+        await started(pilot)
         screen = app.screen
         assert isinstance(screen, InvoiceScreen)
         await paste(pilot, screen, created["bolt11"])
@@ -602,7 +602,7 @@ async def test_the_split_screen_says_the_node_answered_oddly_and_plans_again(
     assert payable.ok
     app = app_for(regtest, node=node, now=time.time())
     async with app.run_test(size=(100, 32)) as pilot:
-        await workers_done(pilot, "resume")
+        await started(pilot)
         node.odd("getroutes", edited(lambda answer: answer.update(routes=[{"amount_msat": "lots", "path": []}])))
         split = SplitScreen(payable)
         await app.push_screen(split)

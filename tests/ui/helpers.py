@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from textual.pilot import Pilot
 
-from lnconsole.app import DemoInfo, LnConsoleApp, Settings, make_app
+from lnconsole.app import DemoInfo, LnConsoleApp, NodeStatus, Settings, make_app
 from lnconsole.invoice import PayableInvoice, load_invoice
 from lnconsole.node import NodeClient, PylnNode
 from lnconsole.plan import PaymentPlan, PaymentTarget, single_routed
@@ -62,8 +62,12 @@ async def workers_done(pilot: Pilot[Any], group: str) -> None:
 
 
 async def started(pilot: Pilot[Any]) -> None:
-    """The app has done what it does on start: shown the payments still in flight (its resume worker)."""
+    """The app has done what it does on start: shown the payments still in flight (its resume worker) and read
+    the node's status for the header once (it asks after the first screen is drawn)."""
+    app = pilot.app
     await workers_done(pilot, "resume")
+    await wait_until(pilot, lambda: app.status != NodeStatus())  # type: ignore[attr-defined]
+    await workers_done(pilot, "status")
 
 
 async def open_history(pilot: Pilot[Any]) -> HistoryScreen:
