@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +25,6 @@ from lnconsole.node import PylnNode
 from lnconsole.payment import NodeReachable, NodeUnreachableEvent, PaymentComplete, PaymentFailed, PaymentSession
 from lnconsole.plan import PaymentTarget, equal_split
 from lnconsole.screens.attempts import AttemptsScreen
-from lnconsole.sim.invoices import sign_bolt11
 from lnconsole.widgets.attempts_table import AttemptsTable
 from tests.conftest import RunningSim
 from tests.faults.helpers import HopGate, RecordingNode, check_parts, listener_gone, parts_on_node, socket_renamed
@@ -35,11 +33,11 @@ from tests.ui.helpers import (
     SAT,
     finder_for,
     in_event_loop,
-    load_payable,
     one_part_plan,
     open_confirm,
     payable,
     plain,
+    refused_invoice,
     sent_parts,
     wait_until,
 )
@@ -84,22 +82,6 @@ def no_spin(events: list[NodeUnreachableEvent], outage_s: float) -> None:
     assert delays[0] == BACKOFF_INITIAL_S
     assert all(later == min(2 * earlier, 5.0) for earlier, later in itertools.pairwise(delays))
     assert len(events) <= 2 + math.log2(1 + outage_s / BACKOFF_INITIAL_S)
-
-
-def refused_invoice(sim: RunningSim) -> Any:
-    """An invoice signed by C for a payment hash C never issued: C refuses any part of it."""
-    bolt11 = sign_bolt11(
-        currency="bcrt",
-        secret_key=sim.node.find_node("C").secret_key,
-        payment_hash=os.urandom(32).hex(),
-        payment_secret=os.urandom(32).hex(),
-        amount_msat=10_000 * SAT,
-        description="nobody's invoice",
-        created_at=int(NOW),
-        expiry=3600,
-        min_final_cltv_expiry=10,
-    )
-    return load_payable(sim, bolt11)
 
 
 @in_event_loop

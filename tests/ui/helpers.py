@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,7 @@ from lnconsole.routing import RouteFinder
 from lnconsole.screens.confirm import ConfirmDialog
 from lnconsole.screens.history import HistoryScreen
 from lnconsole.screens.messages import PayRequested
+from lnconsole.sim.invoices import sign_bolt11
 from tests.conftest import RunningSim
 
 SAT = 1000
@@ -141,6 +143,23 @@ def load_payable(sim: RunningSim, bolt11: str) -> PayableInvoice:
 def payable(sim: RunningSim, amount_msat: int, payee: str = "C") -> PayableInvoice:
     """A fresh invoice of ``payee`` for ``amount_msat``, checked and payable."""
     return load_payable(sim, issue(sim, payee, amount_msat, description="ui test")["bolt11"])
+
+
+def refused_invoice(sim: RunningSim) -> PayableInvoice:
+    """An invoice signed by C for a payment hash C never issued: C refuses any part of it, whatever the route
+    (a final failure, with no retry to offer)."""
+    bolt11 = sign_bolt11(
+        currency="bcrt",
+        secret_key=sim.node.find_node("C").secret_key,
+        payment_hash=os.urandom(32).hex(),
+        payment_secret=os.urandom(32).hex(),
+        amount_msat=10_000 * SAT,
+        description="nobody's invoice",
+        created_at=int(NOW),
+        expiry=3600,
+        min_final_cltv_expiry=10,
+    )
+    return load_payable(sim, bolt11)
 
 
 def finder_for(sim: RunningSim) -> RouteFinder:

@@ -9,7 +9,6 @@ channel can carry).
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Any
 
 import pytest
@@ -22,21 +21,19 @@ from lnconsole.plan import PaymentPlan, PaymentTarget, PlannedPart, equal_split
 from lnconsole.screens.attempts import AttemptsScreen
 from lnconsole.screens.confirm import ConfirmDialog
 from lnconsole.screens.route import RouteScreen
-from lnconsole.sim.invoices import sign_bolt11
 from lnconsole.widgets.attempts_table import AttemptsTable
 from tests.conftest import RunningSim
 from tests.ui.helpers import (
     MONOTONIC,
-    NOW,
     SAT,
     finder_for,
     in_event_loop,
-    load_payable,
     one_part_plan,
     open_confirm,
     payable,
     payment_app,
     plain,
+    refused_invoice,
     sent_parts,
     wait_until,
 )
@@ -218,18 +215,7 @@ async def test_a_failed_part_is_explained_and_retried_to_completion(regtest: Run
 @in_event_loop
 async def test_a_final_failure_offers_no_retry(regtest: RunningSim) -> None:
     """An invoice signed by C for a payment hash C never issued: C refuses it, whatever the route."""
-    bolt11 = sign_bolt11(
-        currency="bcrt",
-        secret_key=regtest.node.find_node("C").secret_key,
-        payment_hash=os.urandom(32).hex(),
-        payment_secret=os.urandom(32).hex(),
-        amount_msat=10_000 * SAT,
-        description="nobody's invoice",
-        created_at=int(NOW),
-        expiry=3600,
-        min_final_cltv_expiry=10,
-    )
-    invoice = load_payable(regtest, bolt11)
+    invoice = refused_invoice(regtest)
     plan = one_part_plan(regtest, invoice)
     app = payment_app(regtest)
     async with app.run_test(size=(100, 40)) as pilot:
