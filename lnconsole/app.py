@@ -109,7 +109,10 @@ class LnConsoleApp(App[None]):
         Binding("f2", "new_payment", "New", id="new_payment", tooltip="A new payment: paste an invoice"),
         Binding("f4", "attempts", "Attempts", id="attempts", tooltip="The payment being watched"),
         Binding("f5", "history", "History", id="history", tooltip="Earlier payments (listsendpays)"),
-        Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave the console; payments go on on the node"),
+        # priority: ctrl+q leaves from every screen, dialogs included (a dialog's keys would otherwise stop it).
+        Binding(
+            "ctrl+q", "quit", "Quit", id="quit", tooltip="Leave the console; payments go on on the node", priority=True
+        ),
     ]
 
     status: reactive[NodeStatus] = reactive(NodeStatus, always_update=True)
@@ -269,10 +272,21 @@ class LnConsoleApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="resume")
     def resume_payments(self) -> None:
-        """Watch again the payments still in flight on the node (the console was closed while they were)."""
+        """Watch again the payments still in flight on the node (the console was closed while they were).
+
+        The node is asked first: the attempts screen and the payment engine are imported only when a payment
+        is found in flight, never on a start-up with none (their import, some 60 ms, would hold the GIL while
+        the first screen draws: issue 5, start-up)."""
+        try:
+            records = self.node.listsendpays(status="pending")
+        except NodeError as error:  # the header already shows a node that does not answer
+            log.warning("could not look for pending payments: %s", error.message)
+            return
+        if all(record.payment_hash in self.sessions for record in records):
+            return
         from .screens.attempts import resume_pending
 
-        resume_pending(self)
+        resume_pending(self, records)
 
     # -- payments ------------------------------------------------------------------------------------------
 

@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep payments, invoices and balances in this SQLite file (created if missing), so the node can be "
         "stopped and started again like lightningd: parts in flight resume (default: all in memory)",
     )
+    sim.add_argument("--log-file", type=Path, metavar="FILE", help="append the log to FILE (default: stderr)")
+    # Set by ``lnconsole --demo`` for its child node (lnconsole.sim.child): pipes to say it is ready, and to stop
+    # when the console ends.
+    sim.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
+    sim.add_argument("--lifeline-fd", type=int, help=argparse.SUPPRESS)
+    sim.add_argument("--nice", type=int, default=0, help=argparse.SUPPRESS)
     add_sim_options(sim)
     add_headless_commands(commands)
     return parser
@@ -310,9 +316,13 @@ def _sim_config(args: argparse.Namespace, legacy: bool = False, deprecated_apis:
 
 def run_sim(args: argparse.Namespace) -> int:
     """``lnconsole sim``: serve a scenario in the foreground."""
+    if args.nice:
+        os.nice(args.nice)  # the demo's node: the console it serves keeps the CPU for drawing
     from .sim.runner import serve_forever
     from .sim.scenarios import build_scenario
 
+    if args.log_file is not None:
+        log_to_file(args.verbose, args.log_file)
     config = _sim_config(args, legacy=args.legacy, deprecated_apis=not args.no_deprecated_apis)
     config.state_path = args.state  # type: ignore[attr-defined]
     try:
@@ -330,16 +340,25 @@ def run_sim(args: argparse.Namespace) -> int:
             f"Try: lightning-cli --rpc-file={socket_path} getinfo",
             flush=True,
         )
+        if args.ready_fd is not None:
+            from .sim.child import tell_ready
 
-    serve_forever(node, socket_path, on_ready=ready)
+            tell_ready(args.ready_fd)
+
+    try:
+        serve_forever(node, socket_path, on_ready=ready, lifeline_fd=args.lifeline_fd)
+    except OSError as error:  # a path too long for a unix socket, a missing directory, no permission...
+        print(f"lnconsole sim: cannot listen on {socket_path}: {error.strerror or error}", file=sys.stderr)
+        return 1
     return 0
 
 
-def log_to_file(verbose: bool) -> Path:
-    """The console draws on the terminal, so its log goes to a file in the user's state directory."""
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "lnconsole"
-    state.mkdir(parents=True, exist_ok=True)
-    path = state / "lnconsole.log"
+def log_to_file(verbose: bool, path: Path | None = None) -> Path:
+    """The console draws on the terminal, so its log goes to a file (by default in the user's state directory)."""
+    if path is None:
+        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "lnconsole"
+        state.mkdir(parents=True, exist_ok=True)
+        path = state / "lnconsole.log"
     for handler in logging.root.handlers[:]:
         logging.root.removeHandler(handler)
     logging.basicConfig(
@@ -405,22 +424,32 @@ def start_up_objects_frozen() -> Iterator[None]:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """``lnconsole --demo``: the console on an embedded simulated network, in this process.
+    """``lnconsole --demo``: the console on an embedded simulated network, served by a child process.
 
-    The demo only ever talks to its own simulator (over its unix socket, through pyln-client, like a real
-    node), never to a node found on the machine.
+    The child (:mod:`lnconsole.sim.child`) builds the demo network on the other core while this process imports
+    Textual, and lives exactly as long as the console. The demo only ever talks to its own simulator (over its
+    unix socket, through pyln-client, like a real node), never to a node found on the machine.
     """
-    with start_up():
-        from .sim.scenarios import build_scenario
-        from .sim.server import SimServer
+    from .sim.child import ChildOptions, NodeProcess, NodeProcessFailed
 
-        log_to_file(args.verbose)
-        node = build_scenario("demo", _sim_config(args))  # type: ignore[arg-type]
+    log_path = log_to_file(args.verbose)
+    options = ChildOptions(
+        seed=args.seed,
+        hop_delay_ms=args.hop_delay_ms,
+        mpp_timeout_s=args.mpp_timeout,
+        log_file=log_path,
+        verbose=args.verbose,
+    )
     with tempfile.TemporaryDirectory(prefix="lnconsole-demo-") as directory:
         socket_path = Path(directory) / "lightning-rpc"
-        with SimServer(node, socket_path):
+        with NodeProcess(socket_path, options) as node_process:
             with start_up():
                 app = demo_app(socket_path)
+            try:
+                node_process.wait_ready()
+            except NodeProcessFailed as error:
+                print(f"lnconsole --demo: the simulated node did not start: {error}", file=sys.stderr)
+                return 1
             with start_up_objects_frozen():
                 app.run()
     return 0
@@ -440,7 +469,7 @@ def demo_app(
     """
     from .app import DemoInfo, make_app
     from .node import PylnNode
-    from .sim.scenario_demo import DEMO_PAYEES, DEMO_STORIES
+    from .sim.demo_stories import DEMO_PAYEES, DEMO_STORIES
 
     stories = {story.payee: f"{story.title}: {story.text}" for story in DEMO_STORIES}
     demo = DemoInfo(payees=dict(DEMO_PAYEES), stories=stories)

@@ -21,15 +21,16 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import bolt11
 from bech32 import CHARSET, bech32_hrp_expand, bech32_polymod, convertbits
-from bolt11.exceptions import Bolt11Exception, Bolt11SignatureTooShortException, Bolt11SignatureVerifyException
 from coincurve import PublicKey
 
 from .amounts import MAX_MSAT, AmountError, format_msat, parse_amount
 from .node import METHOD_NOT_FOUND, NodeClient, NodeError, NodeUnreachable, printable
+
+if TYPE_CHECKING:
+    import bolt11
 
 # lightning hrp currency -> (network, on-chain segwit hrp, p2pkh version byte, p2sh version byte): chainparams.c
 CURRENCIES: dict[str, tuple[str, str, int, int]] = {
@@ -256,6 +257,10 @@ def decode_invoice(text: str) -> Invoice:
     currency, amount_msat = _parse_hrp(hrp)
     fields = _walk_fields(data)
 
+    # The bolt11 library (with bitstring) loads with the first invoice, not before the first screen (issue 5).
+    import bolt11
+    from bolt11.exceptions import Bolt11Exception, Bolt11SignatureTooShortException, Bolt11SignatureVerifyException
+
     try:
         decoded = bolt11.decode(cleaned, ignore_exceptions=True)
     except Bolt11SignatureVerifyException as error:
@@ -403,7 +408,9 @@ def _invoice_from(
     tags = decoded.tags
     if not decoded.has_payment_hash:
         raise InvoiceError("not a payable invoice (it has no payment hash)")
-    has_description = tags.has(bolt11.TagChar.description)
+    from bolt11 import TagChar
+
+    has_description = tags.has(TagChar.description)
     if not has_description and decoded.description_hash is None:
         raise InvoiceError("not a valid BOLT11 invoice (it has neither a description nor a description hash)")
     payee = str(decoded.payee or "")

@@ -9,6 +9,7 @@ them and shows the same payment. Leaving the screen stops nothing: the parts go 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
@@ -696,20 +697,15 @@ class AttemptsScreen(ConsoleScreen[None]):
 # Pending payments found when the console starts
 
 
-def resume_pending(app: LnConsoleApp) -> list[PaymentSession]:
-    """Find the node's payments still in flight (``listsendpays status=pending``) and watch them again.
+def resume_pending(app: LnConsoleApp, pending: Sequence[SendPayment]) -> list[PaymentSession]:
+    """Watch again the node's payments still in flight (``pending``: its ``listsendpays status=pending``).
 
     Runs in a worker thread (the app calls it once mounted; again when the node comes back is safe, as
     payments already watched are skipped). Each payment gets a session
     (``app.new_session``) that attaches to its parts without sending anything; the newest is shown in an
-    :class:`AttemptsScreen` and all are reachable later (F4 shows the latest). A node that does not answer
-    is logged, not raised: the header shows it.
+    :class:`AttemptsScreen` and all are reachable later (F4 shows the latest).
     """
-    try:
-        records = sorted(app.node.listsendpays(status="pending"), key=lambda record: record.created_index)
-    except NodeError as error:  # the header already shows a node that does not answer
-        log.warning("could not look for pending payments: %s", error.message)
-        return []
+    records = sorted(pending, key=lambda record: record.created_index)
     by_hash: dict[str, list[SendPayment]] = {}
     for record in records:
         by_hash.setdefault(record.payment_hash, []).append(record)

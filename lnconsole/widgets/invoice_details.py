@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Label, Static
@@ -103,16 +102,23 @@ class InvoiceDetails(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self.payable: PayableInvoice | None = None
         """What is shown (None: nothing yet)."""
+        self._rows: dict[str, tuple[Horizontal, Static]] = {}
+        """Row key -> (row, value cell), made with the first invoice shown (see :meth:`_ensure_rows`)."""
 
-    def compose(self) -> ComposeResult:
+    def _ensure_rows(self) -> None:
+        """The rows are made with the first invoice shown, not with the screen: the console's first screen,
+        with nothing to show yet, draws sooner without three dozen hidden widgets to style (issue 5, start-up)."""
+        if self._rows:
+            return
         for key, label in ROWS:
-            with Horizontal(id=f"row-{key}"):
-                yield Label(label, classes="detail-label")
-                yield Static(id=f"detail-{key}", classes="detail-value")
+            value = Static(id=f"detail-{key}", classes="detail-value")
+            self._rows[key] = (Horizontal(Label(label, classes="detail-label"), value, id=f"row-{key}"), value)
+        self.mount(*(row for row, _ in self._rows.values()))
 
     def value(self, key: str) -> Static:
         """The value cell of row ``key`` (one of :data:`ROWS`' keys)."""
-        return self.query_one(f"#detail-{key}", Static)
+        self._ensure_rows()
+        return self._rows[key][1]
 
     def text_of(self, key: str) -> str:
         """The plain text shown in row ``key`` (for tests and screenshots' captions)."""
@@ -121,7 +127,7 @@ class InvoiceDetails(Widget):
     def _row(self, key: str, content: str | Text, *, visible: bool = True) -> None:
         """Fill a row; plain strings stay plain (descriptions are the payee's text, never markup)."""
         self.value(key).update(Text(content) if isinstance(content, str) else content)
-        self.query_one(f"#row-{key}", Horizontal).display = visible
+        self._rows[key][0].display = visible
 
     def show(self, payable: PayableInvoice, aliases: Mapping[str, str], now: int) -> None:
         """Lay out ``payable``; ``aliases`` maps node ids to their gossiped alias (payee and hint nodes)."""
@@ -167,6 +173,8 @@ class InvoiceDetails(Widget):
 
     def clear(self) -> None:
         self.payable = None
+        if not self._rows:
+            return
         for key, _ in ROWS:
             self._row(key, "")
 

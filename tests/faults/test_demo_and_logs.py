@@ -2,7 +2,7 @@
 directory, never to the terminal, and holds no secret.
 
 The demo runs as ``lnconsole -v --demo`` runs (``cli.main``: the log set up at debug level, the demo network built
-and served in this process, the app made by ``demo_app``), with HOME in a temporary directory and LIGHTNING_DIR
+and served by its child process, the app made by ``demo_app``), with HOME in a temporary directory and LIGHTNING_DIR
 set, and lightningd sockets where ``lightning-cli`` would look (``~/.lightning/<network>/lightning-rpc`` and
 ``$LIGHTNING_DIR/...``): listeners that record every connection. Only ``App.run`` is replaced, by the same app
 run headless and driven by its keys through a payment (the bookstore invoice from the demo's picker).
@@ -207,3 +207,34 @@ def test_xdg_state_home_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         root.setLevel(saved_level)
     assert path == tmp_path / "state" / "lnconsole" / "lnconsole.log"
     assert "where the log goes" in path.read_text()
+
+
+def test_a_demo_whose_node_cannot_start_says_why_and_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's node can't listen (its socket path is too long for a unix socket): a message, exit status 1, no
+    traceback, and the console never starts."""
+    long_tmp = tmp_path / ("t" * 100)
+    long_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_tmp))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    started: list[LnConsoleApp] = []
+    monkeypatch.setattr(LnConsoleApp, "run", lambda app, *args, **kwargs: started.append(app))
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        code = cli.main(["--demo"])
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in saved_handlers:
+                root.removeHandler(handler)
+                handler.close()
+        for handler in saved_handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(saved_level)
+    assert code == 1 and started == []
+    err = capsys.readouterr().err
+    assert err.startswith("lnconsole --demo: the simulated node did not start: ") and "too long" in err
+    assert "Traceback" not in err
+    assert not any(long_tmp.iterdir())  # the demo's directory and the child's stderr file went with it

@@ -19,6 +19,18 @@ import pytest
 from coincurve import PrivateKey
 from pyln.client import RpcError
 
+from lnconsole.sim.demo_stories import (
+    CHEAP_LONG_PATH,
+    DEAR_SHORT_PATH,
+    DEMO_PAYEES,
+    DEMO_STORIES,
+    FLAKY_FALLBACK_PATH,
+    FLAKY_NODE,
+    FLAKY_PATH,
+    SPLIT_PATHS,
+    SPLIT_PAYEE,
+    US,
+)
 from lnconsole.sim.invoices import InvoiceBook
 from lnconsole.sim.mainnet import (
     MAINNET_BLOCKHEIGHT,
@@ -34,19 +46,7 @@ from lnconsole.sim.mainnet import (
 )
 from lnconsole.sim.network import Channel, HalfChannel, Network
 from lnconsole.sim.node import SimConfig, SimNode
-from lnconsole.sim.scenario_demo import (
-    CHEAP_LONG_PATH,
-    DEAR_SHORT_PATH,
-    DEMO_BLOCKHEIGHT,
-    DEMO_PAYEES,
-    DEMO_STORIES,
-    FLAKY_FALLBACK_PATH,
-    FLAKY_NODE,
-    FLAKY_PATH,
-    SPLIT_PATHS,
-    SPLIT_PAYEE,
-    US,
-)
+from lnconsole.sim.scenario_demo import DEMO_BLOCKHEIGHT
 from lnconsole.sim.scenarios import build_scenario, seeded_node
 from tests.conftest import RunningSim
 from tests.sim.helpers import MAINNET_SNAPSHOT

@@ -22,7 +22,7 @@ from textual.screen import Screen
 from lnconsole.app import DemoInfo, LnConsoleApp
 from lnconsole.screens.invoice import DemoInvoicePicker, InvoiceScreen
 from lnconsole.screens.messages import InvoiceChosen
-from lnconsole.sim.scenario_demo import DEMO_PAYEES, DEMO_STORIES
+from lnconsole.sim.demo_stories import DEMO_PAYEES, DEMO_STORIES
 from lnconsole.widgets.qr import MODULE_STYLE, QUIET_ZONE, cells_to_matrix, invoice_qr_payload
 from tests.conftest import RunningSim
 from tests.ui.helpers import app_for, in_event_loop, issue, wait_until
