@@ -9,6 +9,7 @@ that state and ask the app to act.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,18 +20,25 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from .invoice import PayableInvoice
 from .node import NodeClient, NodeError, NodeInfo, NodeUnreachable
 from .screens.messages import InvoiceChosen, PayRequested
 from .screens.palette import ActionsProvider
+from .widgets import textual_fixes
 
 if TYPE_CHECKING:  # the payment engine is imported when a payment starts, not before the first screen (issue 5)
     from .payment import PaymentEvent, PaymentSession
     from .plan import PaymentPlan, PaymentTarget
 
 log = logging.getLogger(__name__)
+
+SHOW_ATTEMPTS_AFTER_S = 0.05
+"""A confirmed payment's attempts screen comes up once its parts are sent, or after this long if sending takes
+longer (a slow node): soon enough to read as the answer to the key, late enough that 16 sendpays on a quick
+node are out before the screen is drawn."""
 
 STATUS_INTERVAL_S = 5.0
 """How often the header asks the node how it is (getinfo + listpeerchannels): cheap, and enough to notice
@@ -128,6 +136,7 @@ class LnConsoleApp(App[None]):
         monotonic: Callable[[], float] = time.monotonic,
         poll_status: bool = True,
     ) -> None:
+        textual_fixes.apply()  # Textual #6665: closed widgets' rendered lines kept, and walked by every full GC
         super().__init__()
         self.node = node
         self.settings = settings or Settings()
@@ -242,14 +251,26 @@ class LnConsoleApp(App[None]):
         if session is None:
             return  # this app already sends or watches this payment: shown again, nothing sent twice
         screen = AttemptsScreen(session, plan, invoice=invoice)
-        self.call_from_thread(self.push_screen, screen)
+        # The parts go out first and the screen follows (at the latest after SHOW_ATTEMPTS_AFTER_S): drawing a
+        # new screen holds the UI thread, and the GIL, for tens of milliseconds, and the sendpays made meanwhile
+        # waited for it (issue 5: payment overhead). The screen replays on mount what the session reported.
+        shown = threading.Event()
+        self.call_from_thread(self.set_timer, SHOW_ATTEMPTS_AFTER_S, lambda: self._show_once(screen, shown))
         try:
             session.launch(plan)
         except (PaymentError, NodeError) as error:
+            self.call_from_thread(self._show_once, screen, shown)
             self.call_from_thread(screen.show_launch_error, error.message)
             raise  # the one worker-error handler tells the user too
         finally:
             self._launching.discard(session)
+            self.call_from_thread(self._show_once, screen, shown)
+
+    def _show_once(self, screen: Screen[Any], shown: threading.Event) -> None:
+        """On the UI thread: push ``screen`` unless it was already (the launch's timer and its end both ask)."""
+        if not shown.is_set():
+            shown.set()
+            self.push_screen(screen)
 
     def _claim_launch(self, target: PaymentTarget) -> PaymentSession | None:
         """On the UI thread, so two confirmations landing together can't both claim the payment: a new session

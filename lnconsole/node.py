@@ -19,10 +19,11 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pyln.client import LightningRpc, RpcError
 
@@ -113,7 +114,7 @@ class NodeInfo:
     num_active_channels: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GossipChannel:
     """One direction of a public channel, as ``listchannels`` shows it: the policy its source charges."""
 
@@ -138,6 +139,20 @@ class GossipChannel:
     def fee_for(self, amount_msat: int) -> int:
         """What this channel's source charges to forward ``amount_msat`` over it (BOLT 7)."""
         return self.base_fee_msat + amount_msat * self.fee_ppm // 1_000_000
+
+
+class ChannelEnds(NamedTuple):
+    """One direction of a public channel, nothing but where it goes: ``listchannels`` filtered down to that.
+
+    A hub has thousands of channels and an edit needs the few that reach one node, so its neighbours are asked
+    this way (a fifth of the bytes) and only those channels' policies in full (issue 5). A tuple, not a
+    dataclass: thousands of them are made at once, and tuples of strings and ints are no work for the
+    garbage collector."""
+
+    short_channel_id: str
+    direction: int
+    source: str
+    destination: str
 
 
 @dataclass(frozen=True)
@@ -340,6 +355,8 @@ class NodeClient(Protocol):
     ) -> list[GossipChannel]: ...
 
     def listnodes(self, node_id: str | None = None) -> list[NodeSummary]: ...
+
+    def channel_ends(self, source: str | None = None, destination: str | None = None) -> list[ChannelEnds]: ...
 
     def decode(self, bolt11: str) -> dict[str, Any]: ...
 
@@ -605,6 +622,37 @@ def _error_from(method: str, answer: Mapping[str, Any]) -> NodeError:
     return NodeError(method, code, text, data if isinstance(data, dict) else None)
 
 
+GOSSIP_FIELDS = {
+    "channels": [
+        {
+            name: True
+            for name in (
+                "source",
+                "destination",
+                "short_channel_id",
+                "direction",
+                "public",
+                "amount_msat",
+                "active",
+                "base_fee_millisatoshi",
+                "fee_per_millionth",
+                "delay",
+                "htlc_minimum_msat",
+                "htlc_maximum_msat",
+            )
+        }
+    ]
+}
+"""The ``listchannels`` fields a :class:`GossipChannel` is read from: lightningd's reply ``filter`` leaves out the
+rest (flags, timestamps, features). Nodes that predate filters answer in full, which reads the same."""
+
+ENDS_FIELDS = {"channels": [{"source": True, "destination": True, "short_channel_id": True, "direction": True}]}
+"""What :meth:`PylnNode.channel_ends` asks ``listchannels`` for."""
+
+NODE_FIELDS = {"nodes": [{"nodeid": True, "alias": True, "color": True}]}
+"""The ``listnodes`` fields a :class:`NodeSummary` is read from (not the addresses and features)."""
+
+
 @dataclass
 class _Capabilities:
     """Which generation of commands the node answers, learnt from its -32601 answers."""
@@ -650,11 +698,26 @@ class PylnNode:
             self._local.rpc = rpc
         return rpc
 
+    @contextmanager
+    def _reply_filter(self, fields: dict[str, Any]) -> Iterator[None]:
+        """The calls this thread makes meanwhile ask lightningd for ``fields`` only (its top-level ``filter``).
+
+        Passed beside ``call``'s arguments, not through them, so that subclasses wrapping ``call(method, params)``
+        (recording, counting, staging odd answers) see every call unchanged."""
+        previous = getattr(self._local, "filter", None)
+        self._local.filter = fields
+        try:
+            yield
+        finally:
+            self._local.filter = previous
+
     def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Call ``method``; lightningd errors become NodeError, socket trouble NodeUnreachable."""
         payload = {key: value for key, value in (params or {}).items() if value is not None}
+        fields = getattr(self._local, "filter", None)
         try:
-            result = self._rpc().call(method, payload)
+            rpc = self._rpc()
+            result = rpc.call(method, payload) if fields is None else rpc.call(method, payload, filter=fields)
         except RpcError as error:
             answer = error.error if isinstance(error.error, dict) else {"message": str(error.error)}
             if answer.get("message") == "Connection to RPC server lost.":
@@ -709,12 +772,11 @@ class PylnNode:
     def listchannels(
         self, short_channel_id: str | None = None, source: str | None = None, destination: str | None = None
     ) -> list[GossipChannel]:
-        answer = _Answer(
-            "listchannels",
-            self.call(
+        with self._reply_filter(GOSSIP_FIELDS):
+            found = self.call(
                 "listchannels", {"short_channel_id": short_channel_id, "source": source, "destination": destination}
-            ),
-        )
+            )
+        answer = _Answer("listchannels", found)
         channels = []
         for channel in answer.objects("channels", required=True):
             capacity = channel.msat("amount_msat", 0)
@@ -736,8 +798,27 @@ class PylnNode:
             )
         return channels
 
+    def channel_ends(self, source: str | None = None, destination: str | None = None) -> list[ChannelEnds]:
+        """``listchannels source=`` or ``destination=`` with only each direction's channel and ends."""
+        if (source is None) == (destination is None):
+            raise ValueError("channel_ends needs a source or a destination (never the whole graph)")
+        with self._reply_filter(ENDS_FIELDS):
+            found = self.call("listchannels", {"source": source, "destination": destination})
+        answer = _Answer("listchannels", found)
+        return [
+            ChannelEnds(
+                channel.scid("short_channel_id"),
+                channel.direction("direction"),
+                channel.node_id("source"),
+                channel.node_id("destination"),
+            )
+            for channel in answer.objects("channels", required=True)
+        ]
+
     def listnodes(self, node_id: str | None = None) -> list[NodeSummary]:
-        answer = _Answer("listnodes", self.call("listnodes", {"id": node_id}))
+        with self._reply_filter(NODE_FIELDS):
+            found = self.call("listnodes", {"id": node_id})
+        answer = _Answer("listnodes", found)
         return [
             NodeSummary(
                 node_id=node.node_id("nodeid"), alias=printable(node.text("alias", "")), color=node.text("color", "")
@@ -1032,6 +1113,7 @@ def _path_hop(hop: _Answer) -> PathHop:
 
 
 __all__ = [
+    "ChannelEnds",
     "FoundRoute",
     "FoundRoutes",
     "GossipChannel",

@@ -403,7 +403,8 @@ class AttemptsScreen(ConsoleScreen[None]):
     def show_launch_error(self, message: str) -> None:
         """The launch itself was refused (before any part went out): say so where the parts would be."""
         self._launch_error = message
-        self._render_outcome()
+        if self._replayed:  # else the mount shows it
+            self._render_outcome()
 
     def _render_outcome(self) -> None:
         view = self.outcome_view
@@ -439,19 +440,14 @@ class AttemptsScreen(ConsoleScreen[None]):
 
     def _show_text(self, view: Static, text: Text) -> None:
         """Show ``text`` in ``view``: not at all when it is what the view shows, and without laying the screen out
-        again when it can't change the view's height (as many lines, none longer than the view is wide). Each
-        event of a payment changes a count here, and a layout of the whole screen costs a frame (issue 5)."""
+        again when it can't change the view's height. Each event of a payment changes a count here, and a layout
+        of the whole screen turns the next frame from a redraw of what changed into a redraw of everything
+        (issue 5)."""
         shown = self._texts.get(view)
         if shown is not None and (shown.plain, shown.style, shown.spans) == (text.plain, text.style, text.spans):
             return
         self._texts[view] = text
-        lines = text.plain.split("\n")
-        same_height = (
-            shown is not None
-            and len(lines) == len(shown.plain.split("\n"))
-            and 0 < max(cell_len(line) for line in lines) <= view.content_size.width
-        )
-        view.update(text, layout=not same_height)
+        view.update(text, layout=shown is None or _height_changes(view, shown, text))
 
     def _completion_text(self, done: PaymentComplete) -> Text:
         ppm = fee_ppm(done.fee_msat, done.amount_msat)
@@ -517,7 +513,10 @@ class AttemptsScreen(ConsoleScreen[None]):
                 and not state.given_up
             )
         if action == "copy_preimage":
-            return isinstance(self._outcome, PaymentComplete) and bool(self._outcome.preimage)
+            if isinstance(self._outcome, PaymentComplete) and self._outcome.preimage:
+                return True
+            # In flight: shown dimmed, so the footer keeps its keys when the payment completes (no layout then).
+            return None if self._outcome is None else False
         return True
 
     # -- actions ------------------------------------------------------------------------------------------------
@@ -691,6 +690,30 @@ class AttemptsScreen(ConsoleScreen[None]):
     @property
     def _lnapp(self) -> LnConsoleApp:
         return self.app  # type: ignore[return-value]
+
+
+def _text_rows(view: Static, text: Text) -> int | None:
+    """The rows ``text`` takes in ``view`` at its present width, or None when a line would wrap (then only a
+    layout knows)."""
+    width = view.content_size.width
+    lines = text.plain.split("\n")
+    if width <= 0 or max(cell_len(line) for line in lines) > width:
+        return None
+    return len(lines)
+
+
+def _height_changes(view: Static, shown: Text, text: Text) -> bool:
+    """Whether ``view`` (``height: auto``, perhaps with a ``min-height``) changes height from ``shown`` to ``text``."""
+    before, after = _text_rows(view, shown), _text_rows(view, text)
+    if before is None or after is None:
+        return True
+    if before == after:
+        return False
+    minimum = view.styles.min_height
+    if minimum is None or not minimum.is_cells:
+        return True
+    floor = int(minimum.value) - view.styles.gutter.height  # the rows inside its border and padding
+    return max(before, floor) != max(after, floor)
 
 
 # ---------------------------------------------------------------------------------------------------------------

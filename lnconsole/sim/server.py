@@ -23,6 +23,7 @@ from typing import Any
 
 from . import commands as _commands  # noqa: F401  (registers every command)
 from .errors import JSONRPC2_METHOD_NOT_FOUND, LIGHTNINGD, RpcFault, invalid_params
+from .filter import apply_filter, parse_filter
 from .graph import RoutingGraph
 from .node import SimNode
 from .params import parse_params
@@ -317,14 +318,24 @@ class SimServer:
         method = request.get("method")
         if not isinstance(method, str):
             return error_response(request_id, RpcFault(-32600, "Expected string for method"))
+        reply_filter = None
         try:
+            if "filter" in request and self._known(method):  # lightningd reads it once the command is found
+                reply_filter = parse_filter(request["filter"])
             result = await self.call(method, request.get("params", {}), connection)
         except RpcFault as fault:
             return error_response(request_id, fault)
         except Exception:  # a simulator bug must not kill the connection: answer as lightningd's catch-all
             log.exception("command %s failed", method)
             return error_response(request_id, RpcFault(LIGHTNINGD, f"Internal error in simulated {method}"))
+        if reply_filter is not None:
+            result = apply_filter(reply_filter, result)
         return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+    def _known(self, method: str) -> bool:
+        """Whether ``method`` names a command of this node's generation (else: -32601 before anything else)."""
+        command = COMMANDS.get(method)
+        return command is not None and command.generation in ("any", self.node.config.generation)
 
     async def call(self, method: str, params: Any, connection: Connection | None = None) -> dict[str, Any]:
         """Run command ``method`` with ``params``; raises RpcFault as the command would answer."""

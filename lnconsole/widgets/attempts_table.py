@@ -153,6 +153,13 @@ class AttemptsTable(DataTable[Any]):
     def on_mount(self) -> None:
         for key, label in self.COLUMNS:
             self.add_column(label, key=key)
+        # The status and progress columns start as wide as a part's usual states need ("✓ complete 9m59s", a
+        # full bar), so a part going from pending to complete never widens them: widening re-measures the table
+        # and lays the screen out again, and the frame showing the part settled would redraw everything (issue 5:
+        # settle to row shown). Longer texts (a failure's name) still widen the column.
+        for key, width in (("status", cell_len("✓ complete 9m59s")), ("progress", BAR_WIDTH)):
+            column = self.columns[ColumnKey(key)]
+            column.content_width = max(column.content_width, width)
 
     @staticmethod
     def row_key(key: PartKey) -> str:

@@ -38,8 +38,26 @@ class QuietFooter(Footer):
         shown = self._keys_shown()
         if shown == self._shown:
             return
-        self._shown = shown
+        previous, self._shown = self._shown, shown
+        if previous is not None and self._enable_in_place(previous, shown):
+            return
         await self.recompose()
+
+    def _enable_in_place(self, previous: tuple[Any, ...], shown: tuple[Any, ...]) -> bool:
+        """When only keys' enabled state changed, dim or light the keys where they are and say True: a recompose
+        would lay the screen out again, and the next frame would redraw everything (issue 5: a payment's
+        completion lights its "copy preimage" key)."""
+        if _without_enabled(previous) != _without_enabled(shown):
+            return False
+        enabled = {(key[0], key[2]): key[6] for key in shown[0]}
+        keys: list[Any] = list(self.query("FooterKey"))  # Textual's footer keys (the class is not exported)
+        if any((key.key, key.action) not in enabled for key in keys):
+            return False
+        for key in keys:
+            disabled = not enabled[(key.key, key.action)]
+            key._disabled = disabled  # what FooterKey reads on a click; set by its constructor otherwise
+            key.set_class(disabled, "-disabled")
+        return True
 
     def _keys_shown(self) -> tuple[Any, ...]:
         """Everything ``Footer.compose`` reads: each active binding with whether it is enabled and its tooltip."""
@@ -57,6 +75,12 @@ class QuietFooter(Footer):
             for _, binding, enabled, tooltip in self.screen.active_bindings.values()
         )
         return (keys, self.compact, self.show_command_palette, self.combine_groups)
+
+
+def _without_enabled(shown: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What ``_keys_shown`` says, the keys' enabled state left out."""
+    keys, *rest = shown
+    return (tuple(key[:6] + key[7:] for key in keys), *rest)
 
 
 __all__ = ["QuietFooter"]

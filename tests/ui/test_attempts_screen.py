@@ -9,6 +9,7 @@ channel can carry).
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from lnconsole.widgets.attempts_table import AttemptsTable
 from tests.conftest import RunningSim
 from tests.ui.helpers import (
     MONOTONIC,
+    NOW,
     SAT,
     finder_for,
     in_event_loop,
@@ -301,3 +303,54 @@ async def test_a_payment_pending_when_the_console_closed_is_watched_again(start_
         assert [(r.partid, r.status) for r in records] == [(1, "complete")]  # watched, never sent again
         assert screen.session.target.payment_secret == plan.target.payment_secret  # from the node's bolt11
         assert MONOTONIC  # elapsed times come from the pinned clock
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# When the attempts screen comes up
+
+
+class SlowSendpay(PylnNode):
+    """A node whose every sendpay takes ``delay_s`` (a busy lightningd), counting them as they are answered."""
+
+    def __init__(self, socket_path: str, delay_s: float) -> None:
+        super().__init__(socket_path)
+        self.delay_s = delay_s
+        self.answered = 0
+
+    def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        if method == "sendpay":
+            time.sleep(self.delay_s)
+        answer = super().call(method, params)
+        if method == "sendpay":
+            self.answered += 1
+        return answer
+
+
+@pytest.mark.parametrize(("delay_s", "shown_while_sending"), [(0.0, False), (0.2, True)])
+@in_event_loop
+async def test_the_attempts_screen_follows_the_parts_out_or_comes_while_a_slow_node_takes_them(
+    regtest: RunningSim, delay_s: float, shown_while_sending: bool
+) -> None:
+    """On a quick node every part is out before the screen is drawn (drawing it would hold up the sendpays); on a
+    slow one the screen comes within SHOW_ATTEMPTS_AFTER_S, with the parts still going out, and shows them all."""
+    from lnconsole.app import make_app
+
+    node = SlowSendpay(str(regtest.socket_path), delay_s)
+    app = make_app(node, poll_status=False, clock=lambda: NOW, monotonic=lambda: MONOTONIC)
+    invoice = payable(regtest, 90_000 * SAT)
+    plan = equal_split(PaymentTarget.from_invoice(invoice), 3, finder_for(regtest))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_confirm(pilot, plan, invoice)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, AttemptsScreen))
+        sent_when_shown = node.answered
+        if shown_while_sending:
+            assert sent_when_shown < len(plan.parts)  # before the last part was answered
+        else:
+            assert sent_when_shown == len(plan.parts)
+        screen = app.screen
+        assert isinstance(screen, AttemptsScreen)
+        await wait_until(pilot, lambda: isinstance(screen.session.outcome, PaymentComplete))
+        await wait_until(pilot, lambda: sorted(status_cells(screen)) == ["1", "2", "3"])
+        assert all(cell.startswith("✓ complete") for cell in status_cells(screen).values())
+    assert len(sent_parts(regtest, invoice.invoice.payment_hash)) == len(plan.parts)

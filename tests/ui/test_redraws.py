@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.css.scalar import Scalar
 from textual.screen import Screen
 from textual.widgets import Input, Select, Static
 from textual.widgets._footer import FooterKey
@@ -38,6 +39,7 @@ class KeysScreen(Screen[None]):
         Binding("f7", "second", "Second"),
     ]
     second_on = True
+    second_shown = True
 
     def compose(self) -> ComposeResult:
         yield Input(id="one")
@@ -45,6 +47,8 @@ class KeysScreen(Screen[None]):
         yield QuietFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "second" and not self.second_shown:
+            return False  # hidden
         if action == "second" and not self.second_on:
             return None  # shown, disabled
         return True
@@ -66,7 +70,7 @@ def footer_keys(screen: Screen[Any]) -> list[tuple[str, bool]]:
 
 
 @in_event_loop
-async def test_the_footer_is_rebuilt_once_for_many_updates_and_only_when_its_keys_change() -> None:
+async def test_the_footer_is_rebuilt_once_for_many_updates_and_only_when_its_keys_come_or_go() -> None:
     recomposed: list[int] = []
     original = QuietFooter.recompose
 
@@ -90,10 +94,24 @@ async def test_the_footer_is_rebuilt_once_for_many_updates_and_only_when_its_key
             await pilot.pause()
             assert len(recomposed) == built
 
-            screen.second_on = False  # a key turns off: one rebuild, which shows it
+            screen.second_on = False  # a key turns off: dimmed where it is, no rebuild (and no layout)
             screen.refresh_bindings()
             screen.refresh_bindings()
             await wait_until(pilot, lambda: footer_keys(screen) == [("First", False), ("Second", True)])
+            await pilot.pause()
+            assert len(recomposed) == built
+            second = next(key for key in screen.query(FooterKey) if key.description == "Second")
+            assert second._disabled  # a click on it rings the bell instead of running it
+
+            screen.second_on = True  # and on again, in place too
+            screen.refresh_bindings()
+            await wait_until(pilot, lambda: footer_keys(screen) == [("First", False), ("Second", False)])
+            assert len(recomposed) == built and not second._disabled
+
+            screen.second_shown = False  # a key goes away: one rebuild, which leaves it out
+            screen.refresh_bindings()
+            screen.refresh_bindings()
+            await wait_until(pilot, lambda: footer_keys(screen) == [("First", False)])
             await pilot.pause()
             assert len(recomposed) == built + 1
     finally:
@@ -159,11 +177,12 @@ async def test_a_row_redraws_only_the_cells_that_changed() -> None:
         assert "complete 3.0s" in row_text(table, 2)
 
 
-def test_the_same_text_is_not_shown_again_and_a_same_height_one_needs_no_layout() -> None:
+def test_the_same_text_is_not_shown_again_and_one_of_the_same_height_needs_no_layout() -> None:
     updates: list[tuple[str, bool]] = []
 
     class View:
         content_size = SimpleNamespace(width=40)
+        styles = SimpleNamespace(min_height=None, gutter=SimpleNamespace(height=0))  # height: auto
 
         def update(self, text: Text, layout: bool) -> None:
             updates.append((text.plain, layout))
@@ -185,6 +204,17 @@ def test_the_same_text_is_not_shown_again_and_a_same_height_one_needs_no_layout(
         ("✓ Paid\nfees\nPreimage", True),  # a line more
         ("✓ Paid " + "x" * 60 + "\nfees\nPreimage", True),  # a line wider than the view may wrap
     ]
+
+    # The outcome box: min-height 5 with a border (2 rows), so up to 3 lines it keeps its height.
+    boxed = View()
+    boxed.styles = SimpleNamespace(min_height=Scalar.from_number(5), gutter=SimpleNamespace(height=2))
+    updates.clear()
+    holder = SimpleNamespace(_texts={})
+    show(holder, boxed, Text("Sending…\nLeaving this view…"))  # type: ignore[arg-type]
+    show(holder, boxed, Text("16 in flight\nLeaving this view…"))  # type: ignore[arg-type]
+    show(holder, boxed, Text("✓ Paid\nPreimage\nab12"))  # type: ignore[arg-type]
+    show(holder, boxed, Text("✓ Paid\nIt was paid before\nPreimage\nab12"))  # type: ignore[arg-type]
+    assert [layout for _, layout in updates] == [True, False, False, True]  # 2 -> 3 lines fit; 4 don't
 
 
 # ---------------------------------------------------------------------------------------------------------------
