@@ -8,7 +8,10 @@ that state and ask the app to act.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -165,6 +168,17 @@ class LnConsoleApp(App[None]):
         self.resume_payments()
         if self._poll_status:
             self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
+        if not self.is_headless:
+            self._leave_on_signals()
+
+    def _leave_on_signals(self) -> None:
+        """SIGTERM (``kill``) and SIGHUP (the SSH session dropped) end the console as ctrl+q does: the terminal
+        restored, the demo's node and its temporary directory gone. Python's default for both ends the process
+        on the spot. Payments in flight go on on the node either way. The handlers go with the app's event loop."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals here
+                loop.add_signal_handler(signum, self.exit)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="status")
     def refresh_status(self) -> None:

@@ -1,5 +1,5 @@
-"""``lnconsole --demo`` only talks to its own simulator, and the console's log goes to a file in the user's state
-directory, never to the terminal, and holds no secret.
+"""``lnconsole --demo`` only talks to its own simulator and ends cleanly on SIGTERM and SIGHUP, and the console's log
+goes to a file in the user's state directory, never to the terminal, and holds no secret.
 
 The demo runs as ``lnconsole -v --demo`` runs (``cli.main``: the log set up at debug level, the demo network built
 and served by its child process, the app made by ``demo_app``), with HOME in a temporary directory and LIGHTNING_DIR
@@ -19,13 +19,23 @@ and amounts, which gossip or the invoice's payee already know, may be logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import io
 import logging
 import os
+import pty
+import re
+import select
+import signal
 import socket
+import struct
+import subprocess
 import sys
 import tempfile
+import termios
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,3 +248,50 @@ def test_a_demo_whose_node_cannot_start_says_why_and_stops(
     assert err.startswith("lnconsole --demo: the simulated node did not start: ") and "too long" in err
     assert "Traceback" not in err
     assert not any(long_tmp.iterdir())  # the demo's directory and the child's stderr file went with it
+
+
+def _demo_on_a_terminal(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """``lnconsole --demo`` on a pseudo terminal (its temporary files under ``tmp_path``), once it has drawn its
+    first screen: (process, the terminal's master end)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 32, 100, 0, 0))
+    env = {**os.environ, "TMPDIR": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state"), "TERM": "xterm-256color"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lnconsole.cli", "--demo"], stdin=slave, stdout=slave, stderr=slave, env=env
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"Demo invoices" not in re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", seen):
+        assert time.monotonic() < deadline and process.poll() is None, "the demo did not draw its picker"
+        if select.select([master], [], [], 0.1)[0]:
+            seen += os.read(master, 1 << 16)
+    return process, master
+
+
+def _drain_until_exit(process: subprocess.Popen[bytes], master: int, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if select.select([master], [], [], 0.1)[0]:
+            with contextlib.suppress(OSError):
+                os.read(master, 1 << 16)
+    code = process.wait(timeout=5)
+    os.close(master)
+    return code
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_demo_ended_by_a_signal_leaves_nothing_behind(tmp_path: Path, signum: int) -> None:
+    """kill, or the SSH session dropping, ends the demo as ctrl+q does: its node stops and its socket and temporary
+    directory are removed (Python's default for both signals would leave them)."""
+    process, master = _demo_on_a_terminal(tmp_path)
+    demo_dirs = [path for path in tmp_path.iterdir() if path.name.startswith("lnconsole-demo-")]
+    assert len(demo_dirs) == 1 and (demo_dirs[0] / "lightning-rpc").exists()
+    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) == 1  # the demo's node
+    process.send_signal(signum)
+    assert _drain_until_exit(process, master) == 0
+    assert not demo_dirs[0].exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(children[0]), 0)
+    TALLY.fault(f"demo ended by {signal.Signals(signum).name}")
