@@ -3,8 +3,8 @@
 Start-up is measured as a user meets it: the program runs on a pseudo terminal (100x32, xterm-256color) in a
 fresh process, and the clock runs from the spawn until
 
-1. the first screen is painted: for ``lnconsole --demo`` the demo's invoice picker ("Demo invoices", drawn over
-   the invoice screen once that is up); for the baseline, a minimal Textual app with a Header, a DataTable and a
+1. the first screen is painted: for ``lnconsole --demo`` the invoice screen with the demo's payees ("Demo
+   invoices", below the invoice field); for the baseline, a minimal Textual app with a Header, a DataTable and a
    Footer (:mod:`benchmarks.minimal_app`), its first table row;
 2. a key round trip: ctrl+p is sent and the command palette ("Search for commands") is painted. Both apps have
    Textual's command palette, so the key costs both the same work.

@@ -71,7 +71,7 @@ class Settings:
 
 @dataclass(frozen=True)
 class DemoInfo:
-    """What ``--demo`` knows about its simulated network: payees whose invoices the picker offers."""
+    """What ``--demo`` knows about its simulated network: payees whose invoices the invoice screen offers."""
 
     payees: dict[str, int] = field(default_factory=dict)
     """Alias -> suggested invoice amount (msat)."""

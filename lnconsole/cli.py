@@ -462,7 +462,7 @@ def demo_app(
     monotonic: Callable[[], float] = time.monotonic,
     poll_status: bool = True,
 ) -> LnConsoleApp:
-    """The demo's console on the simulator served at ``socket_path``, with the demo payees' picker.
+    """The demo's console on the simulator served at ``socket_path``, offering the demo's payees.
 
     ``--demo``, the screenshots script and the snapshot tests all build it here, so that what they show is
     what ``lnconsole --demo`` shows (they pin the clocks and turn the status poller off).

@@ -43,7 +43,7 @@ from lnconsole.cli import demo_app
 from lnconsole.node import PylnNode
 from lnconsole.screens.attempts import AttemptsScreen
 from lnconsole.screens.confirm import ConfirmDialog
-from lnconsole.screens.invoice import DemoInvoicePicker, InvoiceScreen
+from lnconsole.screens.invoice import InvoiceScreen
 from lnconsole.screens.route import RouteScreen
 from lnconsole.screens.route_dialogs import ExcludeDialog
 from lnconsole.screens.split import SplitScreen
@@ -188,23 +188,24 @@ def lnapp(pilot: Pilot[Any]) -> LnConsoleApp:
 
 
 async def open_invoice(pilot: Pilot[Any], payee: str) -> InvoiceScreen:
-    """Ask a demo payee for an invoice through the demo's picker (open at start; F2 and d reopen it later)."""
+    """Ask a demo payee for an invoice from the demo's payees (on the invoice screen at start; F2 and d bring them
+    back later)."""
     app = lnapp(pilot)
     await wait_for(pilot, lambda: app.status.info is not None, "the node's status")
-    if not showing(app, DemoInvoicePicker) and not showing(app, InvoiceScreen):
+    if not showing(app, InvoiceScreen):
         await pilot.press("f2")  # back to the invoice screen (it keeps the last invoice)
+    await wait_for(pilot, lambda: showing(app, InvoiceScreen), "the invoice screen")
+    screen = screen_of(pilot, InvoiceScreen)
+    panel = screen.demo_panel
+    assert panel is not None, "not the demo"
 
-    def invoice_screen_ready() -> bool:
-        screen = app.screen
-        return showing(app, DemoInvoicePicker) or (isinstance(screen, InvoiceScreen) and screen.payable is not None)
+    def payees_focused() -> bool:
+        return panel.display and app.focused is panel.option_list
 
-    # At start the picker opens by itself; later the invoice screen shows the last invoice and d reopens it.
-    await wait_for(pilot, invoice_screen_ready, "the invoice screen")
-    if not showing(app, DemoInvoicePicker):
+    if not payees_focused():
         await pilot.press("escape", "d")  # escape leaves the invoice field, where d is a letter
-    await wait_for(pilot, lambda: showing(app, DemoInvoicePicker), "the demo invoice picker")
-    picker = screen_of(pilot, DemoInvoicePicker)
-    picker.option_list.highlighted = list(picker.payees).index(payee)
+    await wait_for(pilot, payees_focused, "the demo's payees")
+    panel.option_list.highlighted = list(panel.payees).index(payee)
     await pilot.press("enter")
 
     def checked() -> bool:

@@ -18,7 +18,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -68,29 +67,35 @@ class InvoiceInput(Input):
             self.post_message(self.Pasted(text))
 
 
-class DemoInvoicePicker(ModalScreen[str | None]):
-    """The demo's payees, each with the story its payment tells: choosing one asks its node for an invoice."""
+class DemoPayees(Vertical):
+    """The demo's payees, each with the story its payment tells, on the invoice screen itself: choosing one asks
+    its node for an invoice. (Not a dialog over the screen: the console's first screen is drawn once, not twice,
+    and the invoice field stays in view: issue 5, start-up.)"""
 
-    CSS_PATH = "invoice.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="demo_picker.close", tooltip="Back to the invoice field"),
+        Binding("escape", "leave", "Invoice field", id="demo_payees.leave", tooltip="Back to the invoice field"),
     ]
 
-    def __init__(self, payees: Mapping[str, int], stories: Mapping[str, str]) -> None:
-        super().__init__()
+    class Chosen(Message):
+        """A payee was chosen (Enter or a click)."""
+
+        def __init__(self, alias: str) -> None:
+            super().__init__()
+            self.alias = alias
+
+    def __init__(self, payees: Mapping[str, int], stories: Mapping[str, str], *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.payees = dict(payees)
         self.stories = dict(stories)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="demo-picker"):
-            yield Label("Demo invoices", classes="section-title")
-            yield Static(
-                "A simulated payee issues a fresh invoice. Enter chooses; Escape closes (d reopens).",
-                id="demo-help",
-                classes="muted",
-            )
-            yield OptionList(*self._options(), id="demo-payees")
-        yield QuietFooter()
+        yield Label("Demo invoices", classes="section-title")
+        yield Static(
+            "A simulated payee issues a fresh invoice: Enter chooses; Escape goes to the invoice field (d comes back).",
+            id="demo-help",
+            classes="muted",
+        )
+        yield OptionList(*self._options(), id="demo-payees")
 
     def _options(self) -> list[Option]:
         options = []
@@ -106,15 +111,16 @@ class DemoInvoicePicker(ModalScreen[str | None]):
     def option_list(self) -> OptionList:
         return self.query_one("#demo-payees", OptionList)
 
-    def on_mount(self) -> None:
-        self.option_list.focus()
-
     @on(OptionList.OptionSelected, "#demo-payees")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        event.stop()
+        if event.option.id:
+            self.post_message(self.Chosen(event.option.id))
 
-    def action_close(self) -> None:
-        self.dismiss(None)
+    def action_leave(self) -> None:
+        screen = self.screen
+        if isinstance(screen, InvoiceScreen):
+            screen.invoice_input.focus()
 
 
 class InvoiceScreen(ConsoleScreen[None]):
@@ -220,7 +226,7 @@ class InvoiceScreen(ConsoleScreen[None]):
 
     def __init__(self, invoice_text: str = "", *, offer_demo: bool = True) -> None:
         """``invoice_text`` is loaded at once (a command line's invoice); ``offer_demo`` opens the demo's
-        picker on mount when the app runs the demo and no invoice was given."""
+        payees at once when the app runs the demo and no invoice was given."""
         super().__init__()
         self._initial_text = invoice_text
         self._offer_demo = offer_demo
@@ -237,16 +243,15 @@ class InvoiceScreen(ConsoleScreen[None]):
         self._recheck_timer: Timer | None = None
 
     @property
-    def _opens_demo_picker(self) -> bool:
+    def _offers_demo_payees(self) -> bool:
+        """The demo's payees are shown at once: the demo runs and no invoice was given."""
         demo = self.lnapp.demo
         return not self._initial_text and self._offer_demo and demo is not None and bool(demo.payees)
 
     def compose(self) -> ComposeResult:
-        if self._opens_demo_picker:
-            # The picker opens over this screen at once: the invoice field gets the focus when it closes, and
-            # nothing before (focusing a widget, then losing the focus to the picker, restyles the screen twice
-            # for nothing that shows: issue 5, start-up).
-            self.AUTO_FOCUS = ""
+        demo = self.lnapp.demo
+        if self._offers_demo_payees:
+            self.AUTO_FOCUS = "#demo-payees"  # Enter chooses the first payee, as the demo's first key
         yield NodeHeader()
         with Horizontal(id="invoice-body"):
             with VerticalScroll(id="invoice-main"):
@@ -265,6 +270,8 @@ class InvoiceScreen(ConsoleScreen[None]):
                 yield Static(EMPTY_HELP, id="invoice-status", classes="muted")
                 yield Static(id="invoice-problems", classes="problem")
                 yield Static(id="invoice-warnings", classes="warning")
+                if demo is not None and demo.payees:
+                    yield DemoPayees(demo.payees, demo.stories, id="demo-picker")
                 yield InvoiceDetails(id="invoice-details")
             yield QrPanel(id="invoice-qr", caption="Scan to pay from a phone wallet")
         yield QuietFooter()
@@ -312,6 +319,12 @@ class InvoiceScreen(ConsoleScreen[None]):
         return self.query_one("#invoice-main", VerticalScroll)
 
     @property
+    def demo_panel(self) -> DemoPayees | None:
+        """The demo's payees (None outside the demo)."""
+        found = self.query("#demo-picker")
+        return found.first(DemoPayees) if found else None
+
+    @property
     def qr_panel(self) -> QrPanel:
         return self.query_one("#invoice-qr", QrPanel)
 
@@ -327,20 +340,21 @@ class InvoiceScreen(ConsoleScreen[None]):
         for box in (self.amount_error, self.problems_box, self.warnings_box):
             _say(box, "")
         self.set_interval(1.0, self._tick)
+        panel = self.demo_panel
+        if panel is not None:
+            panel.display = self._offers_demo_payees
         if self._initial_text:
             self.invoice_input.focus()
             self.invoice_input.value = self._initial_text
             self._check(self._initial_text)
-        elif self._opens_demo_picker:
-            self.call_after_refresh(self.action_demo_invoices)
-        else:
+        elif not self._offers_demo_payees:
             self.invoice_input.focus()
 
     def on_resize(self, event: events.Resize) -> None:
         self.call_after_refresh(self._place_qr)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The demo picker exists only in the demo."""
+        """The demo's payees exist only in the demo."""
         if action == "demo_invoices":
             return self.lnapp.demo is not None
         return True
@@ -448,6 +462,12 @@ class InvoiceScreen(ConsoleScreen[None]):
         invoice = message.payable.invoice
         needs_amount = invoice.amount_msat is None
         self.amount_row.display = needs_amount
+        panel = self.demo_panel
+        if panel is not None and first_sight and panel.display:
+            if self.focused is not None and panel in self.focused.ancestors_with_self:
+                self.main.focus()
+            panel.display = False  # the invoice takes its place (d brings the payees back)
+            self.__dict__.pop("AUTO_FOCUS", None)  # the class's own again (see compose)
         self.details.display = True
         self.details.show(message.payable, message.aliases, self.now())
         self._show_verdict()
@@ -635,19 +655,22 @@ class InvoiceScreen(ConsoleScreen[None]):
     # -- the demo ------------------------------------------------------------------------------------------
 
     def action_demo_invoices(self) -> None:
-        demo = self.lnapp.demo
-        if demo is None:
+        """Show the demo's payees (above the invoice shown, if any) and move to them."""
+        panel = self.demo_panel
+        if panel is None:
             return
+        panel.display = True
+        panel.option_list.focus()
+        self.main.scroll_to_widget(panel, animate=False)
 
-        def chosen(alias: str | None) -> None:
-            self.__dict__.pop("AUTO_FOCUS", None)  # the class's own again (see compose)
-            self.invoice_input.focus()
-            if alias:
-                _say(self.status_line, f"Asking {alias} for an invoice…")
-                self.status_line.set_classes("muted")
-                self.issue_demo_invoice(alias, demo.payees[alias], self.lnapp.node)
-
-        self.app.push_screen(DemoInvoicePicker(demo.payees, demo.stories), chosen)
+    @on(DemoPayees.Chosen)
+    def _demo_payee_chosen(self, message: DemoPayees.Chosen) -> None:
+        demo = self.lnapp.demo
+        if demo is None or message.alias not in demo.payees:
+            return
+        _say(self.status_line, f"Asking {message.alias} for an invoice…")
+        self.status_line.set_classes("muted")
+        self.issue_demo_invoice(message.alias, demo.payees[message.alias], self.lnapp.node)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="demo-invoice")
     def issue_demo_invoice(self, alias: str, amount_msat: int, node: NodeClient) -> None:

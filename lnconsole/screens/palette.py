@@ -23,7 +23,7 @@ from textual.dom import DOMNode
 OWN_PACKAGE = "lnconsole."
 """Widgets whose bindings are offered: the console's own (not Textual's cursor and editing keys)."""
 DEMO_ACTION = "demo_invoices"
-"""The invoice screen's action that opens the demo's invoice picker."""
+"""The invoice screen's action that shows the demo's payees (and moves to them)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def palette_commands(screen: Any, app: Any) -> Iterator[PaletteCommand]:
 
 
 async def _demo_invoices(app: Any) -> None:
-    """Open the invoice screen, then its demo picker."""
+    """Open the invoice screen, then its demo payees."""
     await app.run_action("new_payment")
     screen = app.screen
     if hasattr(screen, f"action_{DEMO_ACTION}"):

@@ -27,7 +27,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..amounts import format_sat
-from ..graph import ChannelPolicies
+from ..graph import Aliases, ChannelPolicies
 from ..invoice import PayableInvoice, expiry_against_delay
 from ..node import NodeError, NodeUnreachable, UnexpectedAnswer
 from ..plan import PaymentTarget, PlanError, single
@@ -195,6 +195,8 @@ class RouteScreen(ConsoleScreen[Route | None]):
         self._awaiting_confirm = False
         self._busy_with: str | None = None
         """What the route worker is doing: one change at a time, so each applies to the route on screen."""
+        self._inserting: tuple[InsertHopDialog, str, str] | None = None
+        """The insert dialog last opened, with its hop's start and end (node ids), for its channel lookups."""
 
     @property
     def payee(self) -> str:
@@ -285,7 +287,7 @@ class RouteScreen(ConsoleScreen[Route | None]):
                 info = app.status.info  # type: ignore[attr-defined]
                 if info is None:
                     info = node.getinfo()
-                policies = ChannelPolicies(node, info.id)
+                policies = ChannelPolicies(node, info.id, Aliases.of(node))  # aliases outlive the screen
                 for hint in self.invoice.invoice.route_hints:  # a private payee's channels: only the invoice knows
                     policies.add_hint(hint, self.payee)
                 finder = RouteFinder(node, info.id, policies=policies)
@@ -382,24 +384,43 @@ class RouteScreen(ConsoleScreen[Route | None]):
     def _look_up_candidates(self, route: Route, index: int) -> None:
         """Peers of both the hop's start and its end: the nodes that could go between them.
 
-        Two lookups whatever the number of candidates (``listchannels source=`` the start and
-        ``destination=`` the end), plus one cached alias each (looked up in parallel): never a lookup per
-        candidate's channels.
+        Two lookups whatever the number of candidates (``listchannels source=`` the start, its channel ids
+        only, and ``destination=`` the end), then the listed candidates' aliases, asked in parallel
+        (:meth:`ChannelPolicies.joining`). The candidates' channels from the start are not needed to list them:
+        the dialog asks for one node's when it is named (:meth:`_look_up_insert_channels`; issue 5). The 40
+        listed are the cheapest ways out to the hop's end for the hop's amount.
         """
         policies = self._tools().policies
         before, after = route.node_before(index), route.hops[index].node_id
-        leaving_before = policies.channels_from(before)
-        arriving_after = policies.channels_into(after)
-        on_route = set(route.nodes)
-        common = sorted({p.destination for p in leaving_before} & {p.source for p in arriving_after} - on_route)
-        candidates = []
-        names = policies.aliases.look_up(common[:MAX_INSERT_CANDIDATES])  # in parallel (issue 5)
-        for node_id in common[:MAX_INSERT_CANDIDATES]:
-            channels_in = tuple(p for p in leaving_before if p.destination == node_id)
-            channels_out = tuple(p for p in arriving_after if p.source == node_id)
-            candidates.append(InsertCandidate(node_id, names[node_id], channels_in, channels_out))
-        candidates.sort(key=lambda c: (not c.alias, c.name.casefold()))
+        joining = policies.joining(
+            before,
+            after,
+            avoid=route.nodes,
+            limit=MAX_INSERT_CANDIDATES,
+            amount_msat=route.hops[index].amount_msat,
+            channels_in=False,
+        )
+        names = policies.aliases.look_up(j.node_id for j in joining)  # in parallel (issue 5)
+        candidates = [
+            InsertCandidate(j.node_id, names[j.node_id], j.channels_in, j.channels_out, j.ways_in, j.fee_out_msat)
+            for j in joining
+        ]
         self._post(self.CandidatesFound(route, index, candidates))
+
+    @work(thread=True, exit_on_error=False, group="insert-channels")
+    def _look_up_insert_channels(self, dialog: InsertHopDialog, before: str, node_id: str, after: str) -> None:
+        """The channels between a node named in the insert dialog and the hop's two ends, answered to the
+        dialog: from the start, from its neighbours' channel ids (cached by the candidates' lookup) and those
+        channels' policies; to the end, from the end's arriving channels (cached too). What the node says
+        instead is said in the dialog, where Insert still takes the cheapest."""
+        policies = self._tools().policies
+        try:
+            channels_in = tuple(policies.channels_between(before, node_id))
+            channels_out = tuple(policies.channels_between(node_id, after))
+        except NodeError as error:
+            dialog.post_message(InsertHopDialog.ChannelsKnown(node_id, (), (), failure_text(error)))
+            return
+        dialog.post_message(InsertHopDialog.ChannelsKnown(node_id, channels_in, channels_out))
 
     # -- worker results --------------------------------------------------------------------------------------
 
@@ -490,6 +511,7 @@ class RouteScreen(ConsoleScreen[Route | None]):
         before = "us" if index == 0 else route.hops[index - 1].name
 
         def chosen(request: object) -> None:
+            self._inserting = None  # the dialog is closed: a late request of its is not looked up
             if isinstance(request, InsertRequest):
                 if self._start("inserting the node"):
                     self._edit(
@@ -501,7 +523,17 @@ class RouteScreen(ConsoleScreen[Route | None]):
             else:
                 self._say("Nothing inserted.", "muted")
 
-        self.app.push_screen(InsertHopDialog(before, route.hops[index].name, message.candidates), chosen)
+        dialog = InsertHopDialog(before, route.hops[index].name, message.candidates, ask=self)
+        self._inserting = (dialog, route.node_before(index), route.hops[index].node_id)
+        self.app.push_screen(dialog, chosen)
+
+    @on(InsertHopDialog.ChannelsWanted)
+    def _insert_channels_wanted(self, message: InsertHopDialog.ChannelsWanted) -> None:
+        """The open insert dialog named a node: its channels are looked up beside the route's one change
+        (nothing on the route changes until the dialog returns)."""
+        if self._inserting is not None and self._inserting[0] is message.dialog:
+            _, before, after = self._inserting
+            self._look_up_insert_channels(message.dialog, before, message.node_id, after)
 
     # -- actions ---------------------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@ import and export as ``sendpay`` JSON.
 
 Each is a ``ModalScreen`` that returns what the user chose with ``dismiss(value)`` (None when cancelled). They
 check what was typed and say what is wrong in place; none of them talks to the node: the route screen looks
-up what they list beforehand and carries out what they return, in its workers.
+up what they list beforehand (or, for the insert dialog, when asked with a message) and carries out what they
+return, in its workers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
@@ -58,14 +61,24 @@ class InsertCandidate:
 
     node_id: str
     alias: str
-    channels_in: tuple[ChannelPolicy, ...]
-    """From the node before to this one."""
+    channels_in: tuple[ChannelPolicy, ...] | None
+    """From the node before to this one; None until looked up (when the node is named: issue 5)."""
     channels_out: tuple[ChannelPolicy, ...]
     """From this one to the node after."""
+    ways_in: int | None = None
+    """How many channels come from the node before (known by id before their policies); None: len(channels_in)."""
+    fee_out_msat: int | None = None
+    """What it asks to forward the hop's amount over its cheapest usable channel to the node after."""
 
     @property
     def name(self) -> str:
         return self.alias or self.node_id[:16]
+
+    @property
+    def count_in(self) -> int:
+        if self.channels_in is not None:
+            return len(self.channels_in)
+        return self.ways_in or 0
 
 
 @dataclass(frozen=True)
@@ -188,7 +201,13 @@ class ChannelChoiceDialog(_RouteDialog):
 
 
 class InsertHopDialog(_RouteDialog):
-    """Type a node id or alias, or pick one of the nodes that join the two; channels automatic or chosen."""
+    """Type a node id or alias, or pick one of the nodes that join the two; channels automatic or chosen.
+
+    It opens with the candidates' ways out (known from the one lookup of the node after's channels) but not their
+    channels from the node before: a named node's are asked with :class:`ChannelsWanted`, posted to ``ask`` (the
+    route screen, which looks them up in a worker; the dialog never calls the node), and come back as
+    :class:`ChannelsKnown`. Meanwhile the chooser says it is looking, and Insert takes the cheapest.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         _cancel_binding(),
@@ -196,12 +215,59 @@ class InsertHopDialog(_RouteDialog):
     ]
 
     AUTOMATIC = "cheapest (automatic)"
+    LOOKING = "looking up channels…"
 
-    def __init__(self, before: str, after: str, candidates: Sequence[InsertCandidate]) -> None:
+    class ChannelsWanted(Message):
+        """The channels between ``node_id`` and the two ends of the hop are wanted by ``dialog``."""
+
+        bubble = False
+
+        def __init__(self, dialog: InsertHopDialog, node_id: str) -> None:
+            super().__init__()
+            self.dialog = dialog
+            self.node_id = node_id
+
+    class ChannelsKnown(Message):
+        """The answer to :class:`ChannelsWanted`: the channels into and out of ``node_id`` (``problem``: why they
+        could not be looked up)."""
+
+        bubble = False
+
+        def __init__(
+            self,
+            node_id: str,
+            channels_in: tuple[ChannelPolicy, ...],
+            channels_out: tuple[ChannelPolicy, ...],
+            problem: str | None = None,
+        ) -> None:
+            super().__init__()
+            self.node_id = node_id
+            self.channels_in = channels_in
+            self.channels_out = channels_out
+            self.problem = problem
+
+    def __init__(
+        self,
+        before: str,
+        after: str,
+        candidates: Sequence[InsertCandidate],
+        *,
+        ask: MessagePump | None = None,
+    ) -> None:
+        """``ask``: where :class:`ChannelsWanted` goes (None: nowhere; only the candidates' known channels)."""
         super().__init__()
         self.before = before
         self.after = after
         self.candidates = list(candidates)
+        self.ask = ask
+        self._channels: dict[str, tuple[tuple[ChannelPolicy, ...], tuple[ChannelPolicy, ...]]] = {
+            c.node_id: (c.channels_in, c.channels_out) for c in self.candidates if c.channels_in is not None
+        }
+        """node id -> its channels in and out, as far as known."""
+        self._problems: dict[str, str] = {}
+        self._asked: set[str] = set()
+        self._shown: str | None = None
+        """The node whose channels the choosers offer (None: none)."""
         self._channel_selects: tuple[Select[str], Select[str]] | None = None
         """The two channel choosers, made when a node is first named: until then both channels are the cheapest,
         and the dialog opens without them (two Selects cost as much to mount as the rest: issue 5)."""
@@ -211,15 +277,9 @@ class InsertHopDialog(_RouteDialog):
             yield Label(f"Insert a node between {self.before} and {self.after}", classes="section-title")
             yield Input(placeholder="node id or alias", id="insert-node", compact=True)
             if self.candidates:
-                yield Label("Nodes with channels to both (Enter picks one):", classes="muted")
+                yield Label("Nodes with channels to both, cheapest way out first (Enter picks one):", classes="muted")
                 yield OptionList(
-                    *(
-                        Option(
-                            f"{c.name}  {c.node_id[:16]}…  ({len(c.channels_in)} in, {len(c.channels_out)} out)",
-                            id=c.node_id,
-                        )
-                        for c in self.candidates
-                    ),
+                    *(Option(self._candidate_line(c), id=c.node_id) for c in self.candidates),
                     id="insert-candidates",
                     compact=True,
                 )
@@ -227,14 +287,22 @@ class InsertHopDialog(_RouteDialog):
                 yield Label(
                     f"No node the console knows has channels to both {self.before} and {self.after}.", classes="muted"
                 )
-            yield Label(f"Channel from {self.before}:", classes="muted")
+            yield Label(f"Channel from {self.before}:", id="insert-channel-in-label", classes="muted")
             yield Static(self.AUTOMATIC, id="insert-channel-in-auto", classes="muted")
-            yield Label(f"Channel to {self.after}:", classes="muted")
+            yield Label(f"Channel to {self.after}:", id="insert-channel-out-label", classes="muted")
             yield Static(self.AUTOMATIC, id="insert-channel-out-auto", classes="muted")
             yield Static(id="insert-error", classes="problem")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Insert", id="insert", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+
+    @staticmethod
+    def _candidate_line(candidate: InsertCandidate) -> str:
+        fee = "" if candidate.fee_out_msat is None else f", out {candidate.fee_out_msat:,} msat"
+        return (
+            f"{candidate.name}  {candidate.node_id[:16]}…  "
+            f"({candidate.count_in} in, {len(candidate.channels_out)} out{fee})"
+        )
 
     @property
     def node_input(self) -> Input:
@@ -249,6 +317,11 @@ class InsertHopDialog(_RouteDialog):
     def channel_out(self) -> Select[str] | None:
         """The chooser of the channel to the node after (None until a node is named)."""
         return self._channel_selects[1] if self._channel_selects else None
+
+    @property
+    def channels_pending(self) -> bool:
+        """Whether the named node's channels are still being looked up."""
+        return self._shown is not None and self._shown not in self._channels and self._shown not in self._problems
 
     async def _show_channel_selects(self) -> tuple[Select[str], Select[str]]:
         """Put the two channel choosers where the "cheapest (automatic)" lines are (once)."""
@@ -286,34 +359,88 @@ class InsertHopDialog(_RouteDialog):
                 return prefixed[0]
         return None
 
-    async def _fill_channels(self, candidate: InsertCandidate | None) -> None:
-        def options(policies: tuple[ChannelPolicy, ...]) -> list[tuple[str, str]]:
+    def _named(self, text: str) -> str | None:
+        """The node id the text names: a candidate's, or any node id typed in full."""
+        candidate = self._candidate(text)
+        if candidate is not None:
+            return candidate.node_id
+        lowered = text.strip().lower()
+        return lowered if _NODE_ID.match(lowered) else None
+
+    def _labels(self, looking_in: bool, looking_out: bool) -> None:
+        node_id = self._shown
+        problem = self._problems.get(node_id) if node_id is not None else None
+        channels_in, channels_out = self._channels.get(node_id, (None, None)) if node_id is not None else (None, None)
+
+        def state(looking: bool, channels: tuple[ChannelPolicy, ...] | None) -> str:
+            if problem is not None:
+                return f" not looked up ({problem}); Insert takes the cheapest"
+            if looking:
+                return f" {self.LOOKING}"
+            if channels is not None and not channels:
+                return " none known"
+            return ""
+
+        self.query_one("#insert-channel-in-label", Label).update(
+            f"Channel from {self.before}:{state(looking_in, channels_in)}"
+        )
+        self.query_one("#insert-channel-out-label", Label).update(
+            f"Channel to {self.after}:{state(looking_out, channels_out)}"
+        )
+
+    async def _fill_channels(self, node_id: str | None) -> None:
+        """Offer the named node's channels (those known; the rest asked of the route screen)."""
+
+        def options(policies: tuple[ChannelPolicy, ...] | None) -> list[tuple[str, str]]:
             return [
                 (
                     f"{p.short_channel_id_dir}  {p.base_fee_msat}+{p.fee_ppm}ppm Δ{p.cltv_delta}"
                     + ("" if p.usable else "  (disabled)"),
                     p.short_channel_id,
                 )
-                for p in policies
+                for p in policies or ()
             ]
 
-        if candidate is None and self._channel_selects is None:
+        if node_id == self._shown:
             return
+        self._shown = node_id
+        if node_id is None and self._channel_selects is None:
+            return
+        known = self._channels.get(node_id) if node_id is not None else None
+        candidate = self._candidate(node_id) if node_id is not None else None
+        channels_in = known[0] if known else None
+        channels_out = known[1] if known else candidate.channels_out if candidate else None
+        looking = node_id is not None and known is None and node_id not in self._problems and self.ask is not None
+        if looking and node_id not in self._asked and self.ask is not None:
+            assert node_id is not None
+            self._asked.add(node_id)
+            self.ask.post_message(self.ChannelsWanted(self, node_id))
         channel_in, channel_out = await self._show_channel_selects()
-        channel_in.set_options(options(candidate.channels_in) if candidate else [])
-        channel_out.set_options(options(candidate.channels_out) if candidate else [])
+        channel_in.set_options(options(channels_in))
+        channel_out.set_options(options(channels_out))
+        self._labels(looking, looking and candidate is None)
+
+    @on(ChannelsKnown)
+    async def _channels_known(self, message: ChannelsKnown) -> None:
+        if message.problem is not None:
+            self._problems[message.node_id] = message.problem
+        else:
+            self._channels[message.node_id] = (message.channels_in, message.channels_out)
+        if message.node_id == self._shown:
+            self._shown = None
+            await self._fill_channels(message.node_id)
 
     @on(Input.Changed, "#insert-node")
     async def _node_typed(self, event: Input.Changed) -> None:
         self.error.update("")
-        await self._fill_channels(self._candidate(event.value))
+        await self._fill_channels(self._named(event.value))
 
     @on(OptionList.OptionSelected, "#insert-candidates")
     async def _candidate_picked(self, event: OptionList.OptionSelected) -> None:
         candidate = next((c for c in self.candidates if c.node_id == event.option.id), None)
         if candidate is not None:
             self.node_input.value = candidate.alias or candidate.node_id
-            await self._fill_channels(candidate)
+            await self._fill_channels(candidate.node_id)
             channel_in, _ = await self._show_channel_selects()
             channel_in.focus()
 
@@ -321,15 +448,11 @@ class InsertHopDialog(_RouteDialog):
     @on(Button.Pressed, "#insert")
     def action_insert(self) -> None:
         text = self.node_input.value.strip()
-        candidate = self._candidate(text)
-        if candidate is not None:
-            node_id = candidate.node_id
-        elif _NODE_ID.match(text.lower()):
-            node_id = text.lower()
-        elif not text:
+        node_id = self._named(text)
+        if node_id is None and not text:
             self.error.update("Type the node id or alias of the node to insert, or pick one from the list.")
             return
-        else:
+        if node_id is None:
             self.error.update(
                 f"No node called {text!r} joins {self.before} and {self.after}: type its node id "
                 "(66 hex digits starting 02 or 03)."
@@ -337,7 +460,7 @@ class InsertHopDialog(_RouteDialog):
             return
 
         def chosen(select: Select[str] | None) -> str | None:
-            value = select.value if select is not None else None
+            value = select.value if select is not None and self._shown == node_id else None
             return value if isinstance(value, str) else None
 
         self.dismiss(InsertRequest(node_id, chosen(self.channel_in), chosen(self.channel_out)))

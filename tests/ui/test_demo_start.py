@@ -1,44 +1,73 @@
-"""The console's first screen (issue 5, start-up): the demo's picker opens over an invoice screen that has focused
-nothing yet, the header still learns the node's status, closing the picker gives the invoice field the focus,
-ctrl+q leaves from the picker, and looking for payments in flight loads nothing when there are none."""
+"""The console's first screen (issue 5, start-up): in the demo, the invoice screen itself offers the demo's payees
+(no dialog over it), Escape goes to the invoice field and d comes back, a payee chosen issues the invoice that
+takes their place; the header still learns the node's status; ctrl+q leaves even from a dialog; and looking for
+payments in flight loads nothing when there are none."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
+from textual.widgets import OptionList
 
-from lnconsole.app import DemoInfo
-from lnconsole.screens.invoice import DemoInvoicePicker, InvoiceInput, InvoiceScreen
+from lnconsole.app import DemoInfo, LnConsoleApp
+from lnconsole.screens.invoice import InvoiceInput, InvoiceScreen
 from lnconsole.sim.demo_stories import DEMO_PAYEES
 from tests.conftest import RunningSim
-from tests.ui.helpers import app_for, in_event_loop, wait_until
+from tests.ui.helpers import app_for, in_event_loop, sent_parts, wait_until
+
+
+def focused_payees(app: LnConsoleApp) -> bool:
+    return isinstance(app.focused, OptionList) and app.focused.id == "demo-payees"
 
 
 @in_event_loop
-async def test_escape_from_the_first_picker_leaves_the_invoice_field_focused(
+async def test_the_demo_starts_on_its_payees_and_escape_goes_to_the_invoice_field(
     start_sim: Callable[..., RunningSim],
 ) -> None:
     sim = start_sim("demo")
     app = app_for(sim, demo=DemoInfo(payees=dict(DEMO_PAYEES)))
     async with app.run_test(size=(100, 32)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DemoInvoicePicker))
-        invoice_screen = app.screen_stack[-2]
-        assert isinstance(invoice_screen, InvoiceScreen)
-        assert invoice_screen.focused is None  # never focused under the picker, so never blurred either
+        await wait_until(pilot, lambda: isinstance(app.screen, InvoiceScreen) and focused_payees(app))
+        screen = app.screen
+        assert isinstance(screen, InvoiceScreen) and len(app.screen_stack) == 2  # one screen: no dialog over it
+        panel = screen.demo_panel
+        assert panel is not None and panel.display and screen.invoice_input.display  # both in view
+        assert [option.id for option in panel.option_list.options] == list(DEMO_PAYEES)
         await wait_until(pilot, lambda: app.status.info is not None)  # the status worker ran all the same
         assert app.status.reachable
 
         await pilot.press("escape")
-        assert app.screen is invoice_screen
         assert isinstance(app.focused, InvoiceInput)
         await pilot.press("l", "n")
-        assert invoice_screen.invoice_input.value == "ln"
+        assert screen.invoice_input.value == "ln"
 
-        invoice_screen.action_demo_invoices()  # reopened (d, out of the field), then closed: the field again
-        await wait_until(pilot, lambda: isinstance(app.screen, DemoInvoicePicker))
+        await pilot.press("escape", "d")  # out of the field, d: the payees again; Escape: the field again
+        await wait_until(pilot, lambda: focused_payees(app))
         await pilot.press("escape")
         assert isinstance(app.focused, InvoiceInput)
+
+
+@in_event_loop
+async def test_a_payee_chosen_issues_its_invoice_which_takes_the_payees_place(
+    start_sim: Callable[..., RunningSim],
+) -> None:
+    sim = start_sim("demo")
+    app = app_for(sim, demo=DemoInfo(payees=dict(DEMO_PAYEES)))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_until(pilot, lambda: focused_payees(app))
+        screen = app.screen
+        assert isinstance(screen, InvoiceScreen) and screen.demo_panel is not None
+        await pilot.press("down", "enter")  # the second payee: bookstore
+        await wait_until(pilot, lambda: screen.payable is not None and not screen.checking)
+        assert screen.details.text_of("payee").startswith("bookstore")
+        assert not screen.demo_panel.display and screen.details.display
+        assert not focused_payees(app) and app.focused is screen.main  # never left on a hidden list
+        await pilot.press("d")
+        await wait_until(
+            pilot, lambda: focused_payees(app) and screen.demo_panel is not None and screen.demo_panel.display
+        )
+        assert screen.details.display  # the invoice stays below until another is chosen
 
 
 @in_event_loop
@@ -52,16 +81,20 @@ async def test_without_the_demo_the_invoice_field_is_focused_at_once(regtest: Ru
 
 
 @in_event_loop
-async def test_ctrl_q_leaves_from_the_demo_picker(start_sim: Callable[..., RunningSim]) -> None:
-    """The picker is a dialog: its keys come first, and ctrl+q must still leave (it is the app's, with priority)."""
-    sim = start_sim("demo")
-    app = app_for(sim, demo=DemoInfo(payees=dict(DEMO_PAYEES)))
+async def test_ctrl_q_leaves_from_a_dialog(regtest: RunningSim) -> None:
+    """A dialog's keys come first: ctrl+q must still leave (it is the app's, with priority)."""
+    from lnconsole.screens.confirm import ConfirmDialog
+    from tests.ui.helpers import one_part_plan, open_confirm, payable
+
+    app = app_for(regtest)
+    invoice = payable(regtest, 10_000_000)
     async with app.run_test(size=(100, 32)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DemoInvoicePicker))
-        assert app.return_code is None
+        await open_confirm(pilot, one_part_plan(regtest, invoice), invoice)
+        assert isinstance(app.screen, ConfirmDialog) and app.return_code is None
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert app.return_code == 0
+    assert sent_parts(regtest, invoice.invoice.payment_hash) == []  # leaving sends nothing
 
 
 @in_event_loop

@@ -20,7 +20,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 
 from lnconsole.app import DemoInfo, LnConsoleApp
-from lnconsole.screens.invoice import DemoInvoicePicker, InvoiceScreen
+from lnconsole.screens.invoice import InvoiceScreen
 from lnconsole.screens.messages import InvoiceChosen
 from lnconsole.sim.demo_stories import DEMO_PAYEES, DEMO_STORIES
 from lnconsole.widgets.qr import MODULE_STYLE, QUIET_ZONE, cells_to_matrix, invoice_qr_payload
@@ -210,28 +210,29 @@ async def test_enter_on_a_checked_invoice_posts_invoice_chosen(regtest_sim: Runn
 
 
 @in_event_loop
-async def test_demo_picker_offers_an_invoice_from_big_merchant(demo_sim: RunningSim) -> None:
+async def test_demo_payees_offer_an_invoice_from_big_merchant(demo_sim: RunningSim) -> None:
     async with app_for(demo_sim, now=SEEN_AT, demo=demo_info()).run_test(size=(100, 32)) as pilot:
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, DemoInvoicePicker))  # shown on first start
-        picker = pilot.app.screen
-        assert isinstance(picker, DemoInvoicePicker)
-        options = picker.option_list
+        screen = invoice_screen(pilot.app)
+        await wait_until(pilot, lambda: screen.demo_panel is not None and screen.demo_panel.display)
+        panel = screen.demo_panel
+        assert panel is not None
+        options = panel.option_list
         assert "Only a split pays it" in str(options.get_option("big-merchant").prompt)
+        await wait_until(pilot, lambda: pilot.app.focused is options)  # shown on first start, and focused
         options.highlighted = options.get_option_index("big-merchant")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, InvoiceScreen))
-        screen = invoice_screen(pilot.app)
         await wait_until(pilot, lambda: screen.payable is not None and not screen.checking)
         assert screen.details.text_of("payee").startswith("big-merchant")
         assert screen.details.text_of("amount").startswith("2,000,000 sat")
         assert screen.invoice_input.value.startswith("lnbcrt20m1")
         assert screen.route_ready
+        assert not panel.display
 
         await wait_until(pilot, lambda: screen.focused is screen.main)  # the checked invoice leaves the field
-        await pilot.press("d")  # the picker again, by its key
-        assert isinstance(pilot.app.screen, DemoInvoicePicker)
+        await pilot.press("d")  # the payees again, by their key
+        assert panel.display and pilot.app.focused is options
         await pilot.press("escape")
-        assert pilot.app.screen is screen
+        assert pilot.app.focused is screen.invoice_input
 
 
 @in_event_loop
