@@ -71,6 +71,7 @@ POLL_S = 0.02
 """How often a step looks again."""
 
 SHOTS: tuple[tuple[str, str], ...] = (
+    ("start", "the demo's first screen: the invoice field, and the demo's payees with the story each tells"),
     ("invoice", "a bookstore invoice checked against the node, laid out for the payer, with its QR code"),
     ("route", "the route editor after one edit: express excluded, rerouted the cheap long way in five hops"),
     ("split", "big-merchant's 2,000,000 sat, which no single route carries, split by the liquidity plan"),
@@ -413,6 +414,15 @@ async def bookstore_chapter(pilot: Pilot[Any], demo: PinnedDemo, picture: Pictur
     """Two hours ago: a bookstore invoice, the route the node finds, the cheap long way around express (an
     edit), paid."""
     demo.clock.now = FIXED_TIME - 2 * 3600
+    app = lnapp(pilot)
+    await wait_for(pilot, lambda: app.status.info is not None, "the node's status")
+    screen = screen_of(pilot, InvoiceScreen)
+    await wait_for(
+        pilot,
+        lambda: screen.demo_panel is not None and app.focused is screen.demo_panel.option_list,
+        "the demo's payees",
+    )
+    await picture("start")
     await open_invoice(pilot, "bookstore")
     await picture("invoice")
     await open_route(pilot)

@@ -46,6 +46,11 @@ def until(demo: PinnedDemo, picture: str, *chapters: str) -> Callable[[Pilot[Any
     return run_before
 
 
+def test_demo_start(snap_compare: SnapCompare, demo: PinnedDemo) -> None:
+    """The demo's first screen: the invoice field, and the demo's payees below it, the first one chosen."""
+    assert snap_compare(demo.app(), run_before=until(demo, "start", "bookstore"), terminal_size=SIZE)
+
+
 def test_invoice_with_its_qr_code(snap_compare: SnapCompare, demo: PinnedDemo) -> None:
     """A bookstore invoice checked against the node, its QR code beside the details."""
     assert snap_compare(demo.app(), run_before=until(demo, "invoice", "bookstore"), terminal_size=INVOICE_SIZE)
