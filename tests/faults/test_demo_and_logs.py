@@ -82,6 +82,25 @@ class FakeLightningd:
         self._thread.join(timeout=5)
 
 
+@contextlib.contextmanager
+def root_logging_restored() -> Iterator[None]:
+    """``cli`` points the root logger at the log file: afterwards, the test process's handlers and level again
+    (the handlers the console added closed)."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in saved_handlers:
+                root.removeHandler(handler)
+                handler.close()
+        for handler in saved_handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(saved_level)
+
+
 @dataclass
 class DemoRun:
     """What one ``lnconsole -v --demo`` left behind."""
@@ -129,13 +148,15 @@ def demo_run() -> Iterator[DemoRun]:
     fakes += [FakeLightningd(lightning_dir / network / "lightning-rpc") for network in NETWORKS]
     fakes.append(FakeLightningd(lightning_dir / "lightning-rpc"))
     run = DemoRun(home=short_home, fakes=fakes)
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
 
     def run_headless(app: LnConsoleApp, *args: Any, **kwargs: Any) -> None:
         asyncio.run(pay_the_bookstore(app, run))
 
-    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryFile(mode="w+") as terminal:
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        tempfile.TemporaryFile(mode="w+") as terminal,
+        root_logging_restored(),
+    ):
         patch.setenv("HOME", str(short_home))
         patch.delenv("XDG_STATE_HOME", raising=False)
         patch.setenv("LIGHTNING_DIR", str(lightning_dir))
@@ -152,14 +173,6 @@ def demo_run() -> Iterator[DemoRun]:
             os.dup2(saved_fds[1], 2)
             for fd in saved_fds:
                 os.close(fd)
-            for handler in root.handlers[:]:
-                if handler not in saved_handlers:
-                    root.removeHandler(handler)
-                    handler.close()
-            for handler in saved_handlers:
-                if handler not in root.handlers:
-                    root.addHandler(handler)
-            root.setLevel(saved_level)
             run.terminal = sys.stdout.getvalue() + sys.stderr.getvalue()  # type: ignore[attr-defined]
             terminal.seek(0)
             run.terminal += terminal.read()
@@ -202,19 +215,10 @@ def test_the_log_holds_no_secret(demo_run: DemoRun) -> None:
 
 
 def test_xdg_state_home_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    try:
+    with root_logging_restored():
         path = cli.log_to_file(verbose=False)
         logging.getLogger("lnconsole.test").warning("where the log goes")
-    finally:
-        for handler in root.handlers[:]:
-            root.removeHandler(handler)
-            handler.close()
-        for handler in saved_handlers:
-            root.addHandler(handler)
-        root.setLevel(saved_level)
     assert path == tmp_path / "state" / "lnconsole" / "lnconsole.log"
     assert "where the log goes" in path.read_text()
 
@@ -230,19 +234,8 @@ def test_a_demo_whose_node_cannot_start_says_why_and_stops(
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     started: list[LnConsoleApp] = []
     monkeypatch.setattr(LnConsoleApp, "run", lambda app, *args, **kwargs: started.append(app))
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    try:
+    with root_logging_restored():
         code = cli.main(["--demo"])
-    finally:
-        for handler in root.handlers[:]:
-            if handler not in saved_handlers:
-                root.removeHandler(handler)
-                handler.close()
-        for handler in saved_handlers:
-            if handler not in root.handlers:
-                root.addHandler(handler)
-        root.setLevel(saved_level)
     assert code == 1 and started == []
     err = capsys.readouterr().err
     assert err.startswith("lnconsole --demo: the simulated node did not start: ") and "too long" in err

@@ -18,6 +18,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from lnconsole.app import DemoInfo, LnConsoleApp, NodeStatus, Settings, make_app
+from lnconsole.graph import ChannelPolicy
 from lnconsole.invoice import PayableInvoice, load_invoice
 from lnconsole.node import NodeClient, PylnNode
 from lnconsole.plan import PaymentPlan, PaymentTarget, single_routed
@@ -160,6 +161,20 @@ def refused_invoice(sim: RunningSim) -> PayableInvoice:
         min_final_cltv_expiry=10,
     )
     return load_payable(sim, bolt11)
+
+
+def gossip_policy(short_channel_id: str, source: str, destination: str, base_fee_msat: int) -> ChannelPolicy:
+    """One gossiped channel direction (10 ppm, CLTV delta 6, 1,000,000 sat) for dialogs fed by hand."""
+    return ChannelPolicy(
+        short_channel_id=short_channel_id,
+        direction=0,
+        source=source,
+        destination=destination,
+        base_fee_msat=base_fee_msat,
+        fee_ppm=10,
+        cltv_delta=6,
+        capacity_msat=1_000_000_000,
+    )
 
 
 def finder_for(sim: RunningSim) -> RouteFinder:

@@ -20,14 +20,13 @@ from textual.screen import Screen
 from textual.widgets import Input, Select, Static
 from textual.widgets._footer import FooterKey
 
-from lnconsole.graph import ChannelPolicy
 from lnconsole.screens.attempts import AttemptsScreen
 from lnconsole.screens.route_dialogs import InsertCandidate, InsertHopDialog, InsertRequest
 from lnconsole.widgets.attempts_table import AttemptsTable, PartState
 from lnconsole.widgets.footer import QuietFooter
 from lnconsole.widgets.header import NodeHeader
 from tests.conftest import RunningSim
-from tests.ui.helpers import app_for, in_event_loop, wait_until
+from tests.ui.helpers import app_for, gossip_policy, in_event_loop, wait_until
 
 # ---------------------------------------------------------------------------------------------------------------
 # The footer
@@ -223,23 +222,6 @@ def test_the_same_text_is_not_shown_again_and_one_of_the_same_height_needs_no_la
 NODE_E = "02" + "e" * 64
 
 
-def policy(short_channel_id: str, source: str, destination: str, base_fee_msat: int) -> ChannelPolicy:
-    return ChannelPolicy(
-        short_channel_id=short_channel_id,
-        direction=0,
-        source=source,
-        destination=destination,
-        base_fee_msat=base_fee_msat,
-        fee_ppm=10,
-        cltv_delta=6,
-        htlc_minimum_msat=0,
-        htlc_maximum_msat=None,
-        capacity_msat=1_000_000_000,
-        active=True,
-        origin="gossip",
-    )
-
-
 class DialogApp(App[None]):
     def __init__(self, dialog: InsertHopDialog) -> None:
         super().__init__()
@@ -257,8 +239,8 @@ def dialog_with_e() -> InsertHopDialog:
     candidate = InsertCandidate(
         NODE_E,
         "E",
-        (policy("1x1x0", "02" + "b" * 64, NODE_E, 1), policy("1x2x0", "02" + "b" * 64, NODE_E, 5)),
-        (policy("2x1x0", NODE_E, "02" + "c" * 64, 1),),
+        (gossip_policy("1x1x0", "02" + "b" * 64, NODE_E, 1), gossip_policy("1x2x0", "02" + "b" * 64, NODE_E, 5)),
+        (gossip_policy("2x1x0", NODE_E, "02" + "c" * 64, 1),),
     )
     return InsertHopDialog("B", "C", [candidate])
 

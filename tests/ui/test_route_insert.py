@@ -22,7 +22,7 @@ from lnconsole.screens.route import RouteScreen
 from lnconsole.screens.route_dialogs import InsertCandidate, InsertHopDialog, InsertRequest
 from tests.conftest import RunningSim
 from tests.engine.helpers import Regtest
-from tests.ui.helpers import app_for, in_event_loop, issue, load_payable, shown, wait_until, workers_done
+from tests.ui.helpers import app_for, gossip_policy, in_event_loop, issue, load_payable, shown, wait_until, workers_done
 
 NODE_B = "02" + "b" * 64
 NODE_C = "02" + "c" * 64
@@ -30,21 +30,8 @@ NODE_E = "02" + "e" * 64
 NODE_X = "03" + "1" * 64
 
 
-def policy(short_channel_id: str, source: str, destination: str, base_fee_msat: int) -> ChannelPolicy:
-    return ChannelPolicy(
-        short_channel_id=short_channel_id,
-        direction=0,
-        source=source,
-        destination=destination,
-        base_fee_msat=base_fee_msat,
-        fee_ppm=10,
-        cltv_delta=6,
-        capacity_msat=1_000_000_000,
-    )
-
-
-E_IN = (policy("1x1x0", NODE_B, NODE_E, 1), policy("1x2x0", NODE_B, NODE_E, 5))
-E_OUT = (policy("2x1x0", NODE_E, NODE_C, 1),)
+E_IN = (gossip_policy("1x1x0", NODE_B, NODE_E, 1), gossip_policy("1x2x0", NODE_B, NODE_E, 5))
+E_OUT = (gossip_policy("2x1x0", NODE_E, NODE_C, 1),)
 
 
 class AskingApp(App[None]):
@@ -144,7 +131,7 @@ async def test_a_typed_node_id_has_both_sides_looked_up_and_a_lookup_that_failed
             == label(dialog, "out").replace("to C", "from B")
             == ("Channel from B: looking up channels…")
         )
-        app.answer(NODE_X, (), (policy("3x1x0", NODE_X, NODE_C, 0),))
+        app.answer(NODE_X, (), (gossip_policy("3x1x0", NODE_X, NODE_C, 0),))
         await wait_until(pilot, lambda: not dialog.channels_pending)
         assert label(dialog, "in") == "Channel from B: none known" and label(dialog, "out") == "Channel to C:"
         assert values(dialog.channel_in) == [] and values(dialog.channel_out) == ["3x1x0"]
