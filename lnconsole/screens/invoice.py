@@ -8,7 +8,6 @@ money: "Find route" hands the checked invoice to the app (:class:`InvoiceChosen`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -19,13 +18,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Input, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..amounts import AmountError, format_sat, parse_amount
 from ..invoice import Invoice, InvoiceError, PayableInvoice, clean_invoice_text, load_invoice
 from ..node import NodeClient, NodeError, NodeUnreachable
+from ..widgets.demo_payees import DemoPayees
 from ..widgets.footer import QuietFooter
 from ..widgets.header import NodeHeader
 from ..widgets.invoice_details import InvoiceDetails
@@ -65,62 +64,6 @@ class InvoiceInput(Input):
             self.value = text
             self.cursor_position = len(text)
             self.post_message(self.Pasted(text))
-
-
-class DemoPayees(Vertical):
-    """The demo's payees, each with the story its payment tells, on the invoice screen itself: choosing one asks
-    its node for an invoice. (Not a dialog over the screen: the console's first screen is drawn once, not twice,
-    and the invoice field stays in view: issue 5, start-up.)"""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "leave", "Invoice field", id="demo_payees.leave", tooltip="Back to the invoice field"),
-    ]
-
-    class Chosen(Message):
-        """A payee was chosen (Enter or a click)."""
-
-        def __init__(self, alias: str) -> None:
-            super().__init__()
-            self.alias = alias
-
-    def __init__(self, payees: Mapping[str, int], stories: Mapping[str, str], *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.payees = dict(payees)
-        self.stories = dict(stories)
-
-    def compose(self) -> ComposeResult:
-        yield Label("Demo invoices", classes="section-title")
-        yield Static(
-            "A simulated payee issues a fresh invoice: Enter chooses; Escape goes to the invoice field (d comes back).",
-            id="demo-help",
-            classes="muted",
-        )
-        yield OptionList(*self._options(), id="demo-payees")
-
-    def _options(self) -> list[Option]:
-        options = []
-        for alias, amount_msat in self.payees.items():
-            prompt = Text.assemble((alias, "bold"), f"  {format_sat(amount_msat)}")
-            story = self.stories.get(alias)
-            if story:
-                prompt.append(f"\n{story}", style="dim")
-            options.append(Option(prompt, id=alias))
-        return options
-
-    @property
-    def option_list(self) -> OptionList:
-        return self.query_one("#demo-payees", OptionList)
-
-    @on(OptionList.OptionSelected, "#demo-payees")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        if event.option.id:
-            self.post_message(self.Chosen(event.option.id))
-
-    def action_leave(self) -> None:
-        screen = self.screen
-        if isinstance(screen, InvoiceScreen):
-            screen.invoice_input.focus()
 
 
 class InvoiceScreen(ConsoleScreen[None]):
@@ -662,6 +605,10 @@ class InvoiceScreen(ConsoleScreen[None]):
         panel.display = True
         panel.option_list.focus()
         self.main.scroll_to_widget(panel, animate=False)
+
+    @on(DemoPayees.Left)
+    def _demo_payees_left(self, message: DemoPayees.Left) -> None:
+        self.invoice_input.focus()
 
     @on(DemoPayees.Chosen)
     def _demo_payee_chosen(self, message: DemoPayees.Chosen) -> None:
